@@ -1,0 +1,1 @@
+"""The control plane: config schema, backends, registry, promotion, deploy and the mlops CLI."""

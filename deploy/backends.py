@@ -1,0 +1,63 @@
+"""The backend interface and how a name picks one (control plane).
+
+A backend bundles the adapters of one platform: where data lives, who runs the jobs, which
+registry holds models, and what serves endpoints. Commands take a `Backend` and never ask
+for its name; adapters are created lazily so the local path never imports boto3.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+from deploy.errors import ConfigError
+from deploy.workspace import Workspace
+
+if TYPE_CHECKING:
+    from deploy.config.schema import DataConfig, PipelineConfig
+    from deploy.endpoints import EndpointBackend
+    from deploy.pipeline.data import ResolvedData
+    from deploy.pipeline.runner import PipelineRunner
+    from deploy.registry import Registry
+
+BACKENDS = {
+    "local": "deploy.local.backend:LocalBackend",
+    "sagemaker": "deploy.sagemaker.backend:SageMakerBackend",
+}
+DEFAULT_BACKEND = "local"
+
+
+class Backend(ABC):
+    name: str
+
+    def __init__(self, workspace: Workspace, pipeline: PipelineConfig) -> None:
+        self.workspace = workspace
+        self.pipeline = pipeline
+
+    @abstractmethod
+    def resolve_data(self, data: DataConfig) -> ResolvedData:
+        """Make `data.source` readable by this backend's jobs."""
+
+    @abstractmethod
+    def registry(self) -> Registry: ...
+
+    @abstractmethod
+    def pipeline_runner(self) -> PipelineRunner: ...
+
+    @abstractmethod
+    def endpoints(self) -> EndpointBackend: ...
+
+
+def backend_name(explicit: str | None) -> str:
+    name = explicit or os.environ.get("MLOPS_BACKEND") or DEFAULT_BACKEND
+    if name not in BACKENDS:
+        raise ConfigError(f"--backend/MLOPS_BACKEND: unknown backend '{name}' (allowed: {', '.join(BACKENDS)})")
+    return name
+
+
+def load_backend(name: str | None, workspace: Workspace, pipeline: PipelineConfig) -> Backend:
+    module_name, _, class_name = BACKENDS[backend_name(name)].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(workspace, pipeline)

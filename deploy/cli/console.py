@@ -1,0 +1,59 @@
+"""Terminal output shared by the commands: data on stdout, progress and errors on stderr."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+
+
+def append_github_file(variable: str, text: str) -> bool:
+    """Append to $GITHUB_OUTPUT / $GITHUB_STEP_SUMMARY when running in Actions."""
+    target = os.environ.get(variable)
+    if not target:
+        return False
+    with Path(target).open("a", encoding="utf-8") as handle:
+        handle.write(text if text.endswith("\n") else text + "\n")
+    return True
+
+
+class StepProgress:
+    """Pipeline progress: a line per step start and end, and the step's latest output line."""
+
+    def __init__(self, verbose: bool = False) -> None:
+        self.verbose = verbose
+        self.status = None
+        self.started = time.monotonic()
+
+    def step_started(self, step: str, detail: str = "") -> None:
+        err.print(f"[bold]▶ {step}[/] [dim]{detail}[/]")
+        self.status = err.status(f"{step} running…")
+        self.status.start()
+
+    def step_output(self, step: str, line: str) -> None:
+        if self.verbose:
+            err.print(f"  [dim]{step} |[/] {line}", markup=True)
+        elif self.status is not None and line.strip():
+            self.status.update(f"{step}: {line.strip()[:100]}")
+
+    def step_finished(self, step: str, seconds: float) -> None:
+        self._stop()
+        err.print(f"[green]✓ {step}[/] {seconds:.1f}s")
+
+    def step_failed(self, step: str, reason: str) -> None:
+        self._stop()
+        err.print(f"[red]✗ {step}[/] {reason}")
+
+    def _stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None

@@ -1,0 +1,67 @@
+"""`mlops pipeline run`: preprocess → train → evaluate → register, on the chosen backend."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from deploy.cli.console import StepProgress, err, out
+from deploy.cli.context import BackendOption, Context
+from deploy.pipeline.run import parse_overrides, run_pipeline
+
+pipeline_app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
+
+
+@pipeline_app.command("run")
+def run(
+    backend: str = BackendOption,
+    data: str = typer.Option(None, "--data", help="override data.source (path, s3:// URI or builtin://churn)"),
+    rows: int = typer.Option(None, "--rows", help="override data.rows of the built-in sample"),
+    sets: list[str] = typer.Option([], "--set", help="hyperparameter override name=value (repeatable)"),
+    instance_type: str = typer.Option(None, "--instance-type", help="SageMaker training instance type"),
+    spot: bool = typer.Option(None, "--spot/--no-spot", help="managed spot training (SageMaker)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="stream every line the steps print"),
+    json_out: bool = typer.Option(False, "--json", help="print the registered version as JSON"),
+) -> int:
+    """Train, evaluate and register a new model version (PendingManualApproval)."""
+    ctx = Context(backend)
+    cfg = ctx.pipeline
+    if data or rows:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=_data_update(data, rows))})
+    if instance_type or spot is not None:
+        compute = cfg.sagemaker.training.model_copy(update=_compute_update(instance_type, spot))
+        cfg = cfg.model_copy(update={"sagemaker": cfg.sagemaker.model_copy(update={"training": compute})})
+    # Re-validate: overrides from workflow inputs obey the same schema as the file.
+    cfg = type(cfg).model_validate(cfg.model_dump())
+    ctx.__dict__["pipeline"] = cfg
+    err.print(f"pipeline on [bold]{ctx.backend.name}[/]: data {cfg.data.source}, group {ctx.group}")
+    version = run_pipeline(ctx.backend, cfg, parse_overrides(sets), StepProgress(verbose))
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in version.metrics().items())
+    err.print(f"[green]registered {version.label}[/] ({version.status}) sha256 {version.sha256[:12]}… {metrics}")
+    if json_out:
+        out.print(json.dumps({"group": version.group, "version": version.version, "sha256": version.sha256,
+                              "artifact_uri": version.artifact_uri, "metrics": version.metrics()}))
+    return 0
+
+
+def _data_update(data: str | None, rows: int | None) -> dict:
+    update: dict = {}
+    if data:
+        update["source"] = data
+    if rows:
+        update["rows"] = rows
+    return update
+
+
+def _compute_update(instance_type: str | None, spot: bool | None) -> dict:
+    update: dict = {}
+    if instance_type:
+        update["instance_type"] = instance_type
+    if spot is not None:
+        update["spot"] = spot
+    return update
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pipeline_app, name="pipeline")

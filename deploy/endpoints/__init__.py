@@ -1,0 +1,83 @@
+"""The endpoint interface both backends implement, and the shapes the commands share (control plane).
+
+`mlops plan`, `mlops deploy`, `mlops smoke` and `mlops invoke` are written once against
+`EndpointBackend`: an adapter reports the live state in the same `LiveState` shape, carries
+out a deploy with the environment's policy, and sends one invocation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from deploy.config.schema import EnvironmentConfig
+from deploy.registry import ModelVersion
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What is running now, normalised to the fields of the desired state."""
+
+    endpoint_name: str
+    status: str  # InService, Creating, Updating, RollingBack, Failed, UpdateRollbackFailed, OutOfService
+    model_version: int | None
+    model_sha256: str | None
+    package_arn: str | None = None
+    instance_type: str | None = None
+    instance_count: int | None = None
+    data_capture: dict[str, Any] | None = None
+    deployment: dict[str, Any] | None = None  # DeploymentPolicy.model_dump() as last deployed
+    alarms: list[dict[str, Any]] = field(default_factory=list)  # AlarmConfig.model_dump() each
+    autoscaling: dict[str, Any] | None = None
+    config_name: str | None = None  # endpoint config (SageMaker) or deployment id (local)
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What git says for one environment, with the pinned model resolved in the registry."""
+
+    env: str
+    config: EnvironmentConfig
+    model: ModelVersion
+    commit: str
+
+
+class DeployReporter(Protocol):
+    def event(self, message: str) -> None:
+        """A milestone: config created, traffic shifted, alarm fired, …"""
+
+    def traffic(self, snapshot: dict[str, Any]) -> None:
+        """Live weights and per-variant requests, errors, p99 (shape is the adapter's)."""
+
+
+@dataclass
+class DeployOutcome:
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    status: int
+    body: bytes
+    content_type: str
+    latency_ms: float
+    variant: str | None = None
+
+
+class EndpointBackend(ABC):
+    @abstractmethod
+    def describe(self, env: str, cfg: EnvironmentConfig) -> LiveState | None:
+        """The live state of the environment's endpoint, or None if it does not exist."""
+
+    @abstractmethod
+    def deploy(self, desired: DesiredState, live: LiveState | None, reporter: DeployReporter) -> DeployOutcome:
+        """Reconcile to `desired`; raise RollbackError/DeployError if the new model does not end up serving."""
+
+    @abstractmethod
+    def invoke(
+        self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
+    ) -> Invocation:
+        """Send one request to the endpoint and time it."""

@@ -1,0 +1,140 @@
+"""The local model registry: SQLite rows with the fields of a SageMaker model package.
+
+Runs on the control plane. Artifacts are copied into a content-addressed store under
+`.mlops/artifacts/sha256/<digest>/model.tar.gz`, so a registered version can never change
+under its pin.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from deploy.artifacts import file_sha256
+from deploy.errors import RegistryError
+from deploy.registry import ModelVersion, Registry, Status, check_status
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS model_versions (
+    grp TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    status_reason TEXT NOT NULL DEFAULT '',
+    artifact_uri TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    evaluation TEXT NOT NULL,
+    lineage TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (grp, version)
+)
+"""
+
+
+class SqliteRegistry(Registry):
+    def __init__(self, db_path: Path, artifact_store: Path) -> None:
+        self.db_path = Path(db_path)
+        self.artifact_store = Path(artifact_store)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(SCHEMA)
+        return conn
+
+    def store_artifact(self, source: Path) -> tuple[str, str]:
+        """Copy a model.tar.gz into the content-addressed store; returns (uri, sha256)."""
+        if not Path(source).is_file():
+            raise RegistryError(f"{source}: no such file")
+        digest = file_sha256(source)
+        target = self.artifact_store / "sha256" / digest / "model.tar.gz"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".partial")
+            shutil.copyfile(source, tmp)
+            tmp.replace(target)
+        return target.resolve().as_uri(), digest
+
+    def artifact_sha256(self, model: ModelVersion) -> str:
+        path = Path(urlparse(model.artifact_uri).path)
+        if not path.is_file():
+            raise RegistryError(f"{model.label}: artifact {path} is missing from the store")
+        return file_sha256(path)
+
+    def register(
+        self,
+        group: str,
+        *,
+        artifact_uri: str,
+        sha256: str,
+        evaluation: dict[str, Any],
+        lineage: dict[str, Any],
+        description: str = "",
+    ) -> ModelVersion:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with closing(self._connect()) as conn:
+            # BEGIN IMMEDIATE serialises concurrent registrations so versions never collide.
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT MAX(version) FROM model_versions WHERE grp = ?", (group,)).fetchone()
+            version = (row[0] or 0) + 1
+            conn.execute(
+                "INSERT INTO model_versions (grp, version, status, artifact_uri, sha256, evaluation, lineage,"
+                " description, created_at) VALUES (?, ?, 'PendingManualApproval', ?, ?, ?, ?, ?, ?)",
+                (group, version, artifact_uri, sha256, json.dumps(evaluation), json.dumps(lineage),
+                 description, now),
+            )
+            conn.execute("COMMIT")
+        return self.get(group, version)
+
+    def list(self, group: str) -> list[ModelVersion]:
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT * FROM model_versions WHERE grp = ? ORDER BY version", (group,)
+            ).fetchall()
+        return [_to_version(r) for r in rows]
+
+    def get(self, group: str, version: int) -> ModelVersion:
+        with closing(self._connect()) as conn:
+            row = conn.execute(
+                "SELECT * FROM model_versions WHERE grp = ? AND version = ?", (group, version)
+            ).fetchone()
+        if row is None:
+            raise RegistryError(f"model '{group}' version {version} is not in the registry ({self.db_path})")
+        return _to_version(row)
+
+    def update_status(
+        self, group: str, version: int, status: Status, *, reason: str = "", metadata: dict[str, str] | None = None
+    ) -> ModelVersion:
+        check_status(status)
+        current = self.get(group, version)
+        merged = {**current.metadata, **(metadata or {})}
+        with closing(self._connect()) as conn:
+            conn.execute(
+                "UPDATE model_versions SET status = ?, status_reason = ?, metadata = ? WHERE grp = ? AND version = ?",
+                (status, reason, json.dumps(merged), group, version),
+            )
+        return self.get(group, version)
+
+
+def _to_version(row: sqlite3.Row) -> ModelVersion:
+    return ModelVersion(
+        group=row["grp"],
+        version=row["version"],
+        status=row["status"],
+        status_reason=row["status_reason"],
+        artifact_uri=row["artifact_uri"],
+        sha256=row["sha256"],
+        evaluation=json.loads(row["evaluation"]),
+        lineage=json.loads(row["lineage"]),
+        metadata=json.loads(row["metadata"]),
+        created_at=row["created_at"],
+        arn=f"local://{row['grp']}/{row['version']}",
+    )
