@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "deploy.cli.config_cmd",
     "deploy.cli.pipeline_cmd",
     "deploy.cli.models_cmd",
+    "deploy.cli.deploy_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,124 @@
+"""`mlops plan|deploy|smoke|invoke`: reconcile and check one environment's endpoint."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from deploy.cli.console import append_github_file, err, out
+from deploy.cli.context import BackendOption, Context
+from deploy.endpoints.plan import diff, render_markdown, render_text
+from deploy.endpoints.reconcile import deploy_environment
+from deploy.endpoints.smoke import assert_smoke, run_smoke
+from deploy.errors import ExitCode, MlopsError
+
+EnvOption = typer.Option(..., "--env", "-e", help="environment: config/<env>.yaml")
+
+
+class ConsoleReporter:
+    """Deploy progress: milestones as lines, traffic snapshots as one line per change."""
+
+    def __init__(self) -> None:
+        self.last_line = ""
+        self.last_time = 0.0
+
+    def event(self, message: str) -> None:
+        err.print(f"[bold cyan]•[/] {message}")
+
+    def traffic(self, snapshot: dict[str, Any]) -> None:
+        parts = []
+        for v in snapshot.get("variants", []):
+            parts.append(
+                f"{v.get('name')}(v{v.get('version', '?')}) {v.get('weight', '?')}% "
+                f"req {v.get('requests', 0)} err {v.get('errors', 0)} p99 {v.get('p99_ms', 0):.1f}ms"
+            )
+        line = f"  [{snapshot.get('phase', '')}] " + " | ".join(parts)
+        now = time.monotonic()
+        if line != self.last_line and now - self.last_time >= 0.5:
+            err.print(line, markup=False)
+            self.last_line, self.last_time = line, now
+
+
+def plan(
+    env: str = EnvOption,
+    backend: str = BackendOption,
+    fmt: str = typer.Option("text", "--format", help="text or markdown"),
+    output: Path = typer.Option(None, "--output", "-o", help="also write the plan to this file"),
+) -> int:
+    """Show what a deploy would change; exit 0 if nothing, 10 if something would change."""
+    ctx = Context(backend)
+    cfg = ctx.environment(env)
+    live = ctx.backend.endpoints().describe(env, cfg)
+    changes = diff(cfg, live)
+    render = render_markdown if fmt == "markdown" else render_text
+    text = render(env, cfg.endpoint.name, live, changes)
+    out.print(text, markup=False)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    append_github_file("GITHUB_STEP_SUMMARY", render_markdown(env, cfg.endpoint.name, live, changes))
+    return int(ExitCode.PLAN_CHANGES) if changes else 0
+
+
+def deploy(
+    env: str = EnvOption,
+    backend: str = BackendOption,
+    wait: float = typer.Option(0, "--wait", help="seconds to wait for another deploy of this env to finish"),
+) -> int:
+    """Reconcile the endpoint to config/<env>.yaml with its deployment policy."""
+    ctx = Context(backend)
+    cfg = ctx.environment(env)
+    err.print(f"deploy [bold]{env}[/] on {ctx.backend.name}: {ctx.group} v{cfg.model.version}")
+    try:
+        report = deploy_environment(ctx.backend, env, cfg, ConsoleReporter(), lock_wait_seconds=wait)
+    except MlopsError as exc:
+        append_github_file("GITHUB_STEP_SUMMARY", f"### ❌ deploy {env} failed\n\n{exc.message}\n")
+        raise
+    if report.noop:
+        append_github_file("GITHUB_STEP_SUMMARY", f"### ✅ {env}: no changes (v{cfg.model.version} already live)\n")
+        return 0
+    summary = report.outcome.summary if report.outcome else "deployed"
+    err.print(f"[green]✓ {summary}[/]" + (" · registry: Approved" if report.approved else ""))
+    plan_md = render_markdown(env, cfg.endpoint.name, report.live_before, report.changes)
+    append_github_file("GITHUB_STEP_SUMMARY", f"### ✅ deploy {env}\n\n{summary}\n\n{plan_md}")
+    return 0
+
+
+def smoke(env: str = EnvOption, backend: str = BackendOption) -> int:
+    """Send the golden payloads from config; check status, response schema and p95 latency."""
+    ctx = Context(backend)
+    cfg = ctx.environment(env)
+    results = run_smoke(ctx.backend.endpoints(), env, cfg)
+    for r in results:
+        mark = "[green]✓[/]" if not r.failures else "[red]✗[/]"
+        err.print(f"{mark} {r.payload}: {r.requests} requests, p95 {r.p95_ms:.1f} ms {'; '.join(r.failures)}")
+    assert_smoke(results, env)
+    append_github_file("GITHUB_STEP_SUMMARY", f"### ✅ smoke {env}: {len(results)} payload(s) passed\n")
+    return 0
+
+
+def invoke(
+    env: str = EnvOption,
+    backend: str = BackendOption,
+    file: Path = typer.Option(None, "--file", "-f", help="request body; stdin if omitted"),
+    content_type: str = typer.Option("application/json", "--content-type", "-t"),
+    accept: str = typer.Option("application/json", "--accept"),
+) -> int:
+    """Send one request to the endpoint and print the answer."""
+    ctx = Context(backend)
+    cfg = ctx.environment(env)
+    body = file.read_bytes() if file else sys.stdin.buffer.read()
+    answer = ctx.backend.endpoints().invoke(env, cfg, body, content_type, accept)
+    sys.stdout.write(answer.body.decode(errors="replace").rstrip("\n") + "\n")
+    err.print(f"HTTP {answer.status} · variant {answer.variant or '?'} · {answer.latency_ms:.1f} ms")
+    return 0 if answer.status < 400 else int(ExitCode.DEPLOY)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+    app.command("deploy")(deploy)
+    app.command("smoke")(smoke)
+    app.command("invoke")(invoke)

@@ -1,0 +1,88 @@
+"""What a deploy would change: the desired state from git against the live endpoint (control plane).
+
+The same diff drives `mlops plan` (a PR comment, the drift check) and `mlops deploy`
+(an empty diff is a no-op, so deploys are idempotent reconciles).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from deploy.config.schema import EnvironmentConfig
+from deploy.endpoints import LiveState
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    live: Any
+    desired: Any
+
+
+def desired_fields(cfg: EnvironmentConfig) -> dict[str, Any]:
+    """The fields of an environment that a deploy reconciles, in the shape `LiveState` reports."""
+    return {
+        "model.version": cfg.model.version,
+        "model.sha256": cfg.model.sha256,
+        "endpoint.instance_type": cfg.endpoint.instance_type,
+        "endpoint.instance_count": cfg.endpoint.instance_count,
+        "endpoint.data_capture": cfg.endpoint.data_capture.model_dump(),
+        "endpoint.autoscaling": cfg.endpoint.autoscaling.model_dump(),
+        "deployment": cfg.deployment.model_dump(),
+        "alarms": [a.model_dump() for a in cfg.alarms],
+    }
+
+
+def live_fields(live: LiveState) -> dict[str, Any]:
+    return {
+        "model.version": live.model_version,
+        "model.sha256": live.model_sha256,
+        "endpoint.instance_type": live.instance_type,
+        "endpoint.instance_count": live.instance_count,
+        "endpoint.data_capture": live.data_capture,
+        "endpoint.autoscaling": live.autoscaling,
+        "deployment": live.deployment,
+        "alarms": live.alarms,
+    }
+
+
+def diff(cfg: EnvironmentConfig, live: LiveState | None) -> list[Change]:
+    """Every reconciled field whose live value differs from git; all of them when nothing is live."""
+    desired = desired_fields(cfg)
+    current = live_fields(live) if live is not None else dict.fromkeys(desired)
+    changes = [Change(name, current.get(name), value) for name, value in desired.items() if current.get(name) != value]
+    if live is not None and live.status not in ("InService",):
+        changes.insert(0, Change("endpoint.status", live.status, "InService"))
+    return changes
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str) and len(value) == 64:
+        return value[:12] + "…"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(item.get("name", str(item)) if isinstance(item, dict) else str(item) for item in value)
+    return str(value)
+
+
+def render_markdown(env: str, endpoint: str, live: LiveState | None, changes: list[Change]) -> str:
+    head = f"### `mlops plan` · {env} · endpoint `{endpoint}`\n\n"
+    if live is None:
+        head += "The endpoint does not exist yet: a deploy **creates** it.\n\n"
+    elif not changes:
+        return head + "No changes: the live endpoint matches git.\n"
+    rows = "\n".join(f"| `{c.field}` | {_short(c.live)} | {_short(c.desired)} |" for c in changes)
+    return head + "| field | live | desired (git) |\n|---|---|---|\n" + rows + "\n"
+
+
+def render_text(env: str, endpoint: str, live: LiveState | None, changes: list[Change]) -> str:
+    if not changes:
+        return f"{env} ({endpoint}): no changes"
+    verb = "create" if live is None else "update"
+    lines = [f"{env} ({endpoint}): {verb}, {len(changes)} change(s)"]
+    lines += [f"  ~ {c.field}: {_short(c.live)} → {_short(c.desired)}" for c in changes]
+    return "\n".join(lines)
