@@ -41,6 +41,31 @@ def _labels(rng: np.random.Generator, codes: np.ndarray, labels: Sequence[str], 
     return out
 
 
+def _churn_logit(
+    contract: np.ndarray,
+    payment: np.ndarray,
+    internet: np.ndarray,
+    paperless: np.ndarray,
+    tenure: np.ndarray,
+    monthly: np.ndarray,
+    support: np.ndarray,
+    age: np.ndarray,
+) -> np.ndarray:
+    # Mostly additive effects plus one threshold (young customers), so a linear model does well
+    # and the Bernoulli draw keeps the best reachable AUC near 0.84.
+    return (
+        -1.7
+        + np.array([1.1, -0.4, -1.6])[contract]
+        - 0.03 * tenure
+        + 0.015 * (monthly - 65)
+        + 0.30 * support
+        + np.array([0.0, 0.45, -0.5])[internet]
+        + 0.45 * (payment == 0)
+        + 0.35 * (age < 30)
+        + 0.15 * (paperless == 0)
+    )
+
+
 def make_churn(rows: int, seed: int) -> pd.DataFrame:
     """Draw ``rows`` customers; the same ``rows`` and ``seed`` always give the same bytes."""
     if rows < 1:
@@ -57,17 +82,7 @@ def make_churn(rows: int, seed: int) -> pd.DataFrame:
     support = np.minimum(15, rng.poisson(1.2 + 0.8 * (internet == 1))).astype(np.int64)
     age = np.clip(np.round(rng.normal(45, 15, rows)), 18, 90)
     usage = np.round(rng.lognormal(3.0, 0.8, rows) * (internet != 2), 1)
-    logit = (
-        -1.7
-        + np.array([1.1, -0.4, -1.6])[contract]
-        - 0.03 * tenure
-        + 0.015 * (monthly - 65)
-        + 0.30 * support
-        + np.array([0.0, 0.45, -0.5])[internet]
-        + 0.45 * (payment == 0)
-        + 0.35 * (age < 30)
-        + 0.15 * (paperless == 0)
-    )
+    logit = _churn_logit(contract, payment, internet, paperless, tenure, monthly, support, age)
     churned = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
     return pd.DataFrame(
         {

@@ -39,8 +39,7 @@ def resolve_hyperparameters(given: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(values) - set(defaults))
     if unknown:
         raise ValueError(
-            f"hyperparameters {', '.join(unknown)} do not apply to {algorithm} "
-            f"(it accepts {', '.join(defaults)})"
+            f"hyperparameters {', '.join(unknown)} do not apply to {algorithm} (it accepts {', '.join(defaults)})"
         )
     return {"algorithm": algorithm, **defaults, **values}
 
@@ -72,9 +71,7 @@ def _classifier(params: Mapping[str, Any]) -> LogisticRegression | HistGradientB
     )
 
 
-def build_pipeline(
-    hyperparameters: Mapping[str, Any], numeric: Sequence[str], categorical: Sequence[str]
-) -> Pipeline:
+def build_pipeline(hyperparameters: Mapping[str, Any], numeric: Sequence[str], categorical: Sequence[str]) -> Pipeline:
     """An unfitted ``preprocess`` + ``classifier`` pipeline for the given hyperparameters."""
     params = resolve_hyperparameters(hyperparameters)
     return Pipeline([("preprocess", build_preprocessor(numeric, categorical)), ("classifier", _classifier(params))])

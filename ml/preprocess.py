@@ -68,8 +68,7 @@ def _counts(labels: pd.Series) -> dict[str, int]:
 def _check_fractions(validation_fraction: float, test_fraction: float) -> None:
     if not (0 < validation_fraction < 1 and 0 < test_fraction < 1 and validation_fraction + test_fraction < 1):
         raise UsageError(
-            f"fractions must be in (0, 1) and sum below 1, got validation {validation_fraction}, "
-            f"test {test_fraction}"
+            f"fractions must be in (0, 1) and sum below 1, got validation {validation_fraction}, test {test_fraction}"
         )
 
 

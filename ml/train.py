@@ -46,6 +46,22 @@ def _metrics(pipeline: Any, features: pd.DataFrame, labels: pd.Series) -> dict[s
     }
 
 
+def _model_info(params: dict[str, Any], schema: Schema, rows: int, metrics: dict[str, float]) -> dict[str, Any]:
+    return {
+        "algorithm": params["algorithm"],
+        "hyperparameters": params,
+        "numeric_features": schema.numeric_names,
+        "categorical_features": schema.categorical_names,
+        "features": list(schema.features),
+        "label": schema.label,
+        "threshold": 0.5,
+        "sklearn_version": sklearn.__version__,
+        "python_version": sys.version.split()[0],
+        "training_rows": rows,
+        "metrics": metrics,
+    }
+
+
 def train(
     train_dir: Path,
     model_dir: Path,
@@ -76,19 +92,7 @@ def train(
         metrics |= {f"validation:{k}": v for k, v in _metrics(pipeline, *held_out).items()}
     for name, value in metrics.items():
         print(f"{name}={value:.4f}")
-    info = {
-        "algorithm": params["algorithm"],
-        "hyperparameters": params,
-        "numeric_features": list(numeric),
-        "categorical_features": list(categorical),
-        "features": list(schema.features),
-        "label": label,
-        "threshold": 0.5,
-        "sklearn_version": sklearn.__version__,
-        "python_version": sys.version.split()[0],
-        "training_rows": len(features),
-        "metrics": metrics,
-    }
+    info = _model_info(params, schema, len(features), metrics)
     save_model(pipeline, info, Path(model_dir))
     print(f"train: wrote model to {model_dir}")
     return info

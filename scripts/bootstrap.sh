@@ -55,7 +55,7 @@ parse_args() {
       --existing-oidc-provider-arn) oidc_arn="${2:?--existing-oidc-provider-arn needs a value}"; shift 2 ;;
       --dry-run) dry_run=1; shift ;;
       -h | --help) usage; exit 0 ;;
-      *) usage >&2; die "unknown argument: $1" ;;
+      *) die "unknown argument: $1 (see --help)" ;;
     esac
   done
   [[ -n "$owner" ]] || die "--github-owner is required (see --help)"

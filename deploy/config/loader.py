@@ -89,7 +89,8 @@ def problems(path: Path, document: Any, model: type[BaseModel]) -> list[str]:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            loc = tuple(error["loc"])
+            # pydantic marks a bad mapping key with a trailing "[key]"; the key itself names it.
+            loc = tuple(p for p in error["loc"] if p != "[key]")
             key = ".".join(str(p) for p in loc) or "(top level)"
             line = _line_of(document, loc)
             suffix = f" (line {line})" if line else ""

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install the project with the given extras, skipping the
+# install when pyproject.toml has not changed since the last one. Sourced by demo.sh and test.sh.
+set -euo pipefail
+ensure_venv() {
+  local extras="$1" python="${PYTHON:-python3}"
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "error: Python 3.11 or newer is needed (found: $("$python" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
+    exit 2
+  fi
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  local stamp
+  stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-${extras//[^a-z]/_}"
+  if [ ! -f "$stamp" ]; then
+    echo "installing the project into .venv (extras: ${extras:-none})…" >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
+    touch "$stamp"
+  fi
+}

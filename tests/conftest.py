@@ -1,0 +1,30 @@
+"""Shared test setup: markers, and the repository paths tests copy from."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: runs real processes (jobs, servers) on this machine")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch copy of config/ and ml/ acting as the repository root (MLOPS_ROOT)."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "config", root / "config")
+    shutil.copytree(REPO / "ml", root / "ml", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("MLOPS_ROOT", str(root))
+    return root

@@ -1,0 +1,123 @@
+"""`mlops pipeline run` on the local backend, for real: subprocess jobs, SQLite registry, artifacts."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from deploy.cli.app import main
+from deploy.local.registry import SqliteRegistry
+from deploy.workspace import Workspace
+
+ROWS = ["--rows", "2000"]
+FEATURES = (
+    "tenure_months monthly_charges total_charges support_calls age data_usage_gb "
+    "contract payment_method internet_service paperless_billing"
+).split()
+
+
+def registry(root: Path) -> SqliteRegistry:
+    ws = Workspace(root)
+    return SqliteRegistry(ws.registry_db, ws.artifacts)
+
+
+def write_data(root: Path, text: str) -> Path:
+    path = root / "data.csv"
+    path.write_text(text)
+    return path
+
+
+def good_csv(root: Path, rows: int = 600) -> str:
+    from ml.dataset import make_churn
+
+    return make_churn(rows, 3).to_csv(index=False)
+
+
+def test_two_runs_register_two_versions(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pipeline", "run", *ROWS]) == 0
+    assert main(["pipeline", "run", *ROWS, "--set", "learning_rate=0.2"]) == 0
+    versions = registry(repo_copy).list("churn-classifier")
+    assert [v.version for v in versions] == [1, 2]
+    first, second = versions
+    assert first.status == "PendingManualApproval"
+    assert first.metric("auc") > 0.7
+    assert set(first.metrics()) == {"accuracy", "precision", "recall", "f1", "auc"}
+    assert first.lineage["data_digest"] and first.lineage["hyperparameters"]["label"] == "churned"
+    assert set(first.lineage["step_seconds"]) == {"preprocess", "train", "evaluate"}
+    assert second.lineage["hyperparameters"]["learning_rate"] == "0.2"
+    assert "registered churn-classifier v2" in capsys.readouterr().err
+
+
+def test_artifact_and_evaluation_have_the_sagemaker_shapes(repo_copy: Path, tmp_path: Path) -> None:
+    assert main(["pipeline", "run", *ROWS]) == 0
+    mv = registry(repo_copy).get("churn-classifier", 1)
+    for metric in ("accuracy", "precision", "recall", "f1", "auc"):
+        entry = mv.evaluation["binary_classification_metrics"][metric]
+        assert set(entry) >= {"value", "standard_deviation"}
+    model_dir = tmp_path / "model"
+    with tarfile.open(mv.artifact_uri.removeprefix("file://")) as tar:
+        tar.extractall(model_dir, filter="data")
+    from ml import inference
+
+    model = inference.model_fn(str(model_dir))
+    row = "5,70.5,352.5,3,40,10.0,month-to-month,electronic_check,fiber_optic,yes"
+    for body, ctype, rows in (
+        (row, "text/csv", 1),
+        ("\n".join([row] * 5), "text/csv", 5),
+        (json.dumps({"instances": [dict(zip(FEATURES, row.split(","), strict=True))]}), "application/json", 1),
+    ):
+        prediction = inference.predict_fn(inference.input_fn(body, ctype), model)
+        payload, _ = inference.output_fn(prediction, "application/json")
+        assert len(json.loads(payload)["predictions"]) == rows
+
+
+@pytest.mark.parametrize(
+    ("mutate", "says"),
+    [
+        (lambda df: df.drop(columns=["contract"]), "contract"),
+        (lambda df: df.assign(monthly_charges=df["monthly_charges"].astype(object).where(df.index != 4, "abc")),
+         "monthly_charges"),
+        (lambda df: df.assign(churned=df["churned"].where(df.index != 7, 2)), "churned"),
+    ],
+    ids=["missing-column", "text-in-numeric", "non-binary-label"],
+)
+def test_bad_data_stops_before_training(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], mutate, says: str
+) -> None:
+    from ml.dataset import make_churn
+
+    path = repo_copy / "bad.csv"
+    mutate(make_churn(600, 3)).to_csv(path, index=False)
+    assert main(["pipeline", "run", "--data", str(path)]) == 4
+    err = capsys.readouterr().err
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and says in error_lines[0] and "preprocess" in error_lines[0]
+    assert "Traceback" not in err
+    assert registry(repo_copy).list("churn-classifier") == []
+
+
+def test_failed_training_step_registers_nothing(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pipeline", "run", *ROWS, "--set", "no_such_hyperparameter=1"]) == 6
+    err = capsys.readouterr().err
+    assert "step 'train' failed" in err and "no_such_hyperparameter" in err
+    assert registry(repo_copy).list("churn-classifier") == []
+
+
+def test_models_commands_round_trip(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pipeline", "run", *ROWS]) == 0
+    capsys.readouterr()
+    assert main(["models", "show", "1"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["version"] == 1 and shown["status"] == "PendingManualApproval"
+    assert main(["models", "reject", "1", "--reason", "not good enough"]) == 0
+    assert main(["models", "approve", "1"]) == 0
+    artifact = Path(shown["artifact_uri"].removeprefix("file://"))
+    assert main(["models", "register", str(artifact)]) == 0
+    assert main(["models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(m["version"], m["status"]) for m in listed] == [(1, "Approved"), (2, "PendingManualApproval")]
+    assert listed[1]["sha256"] == listed[0]["sha256"]
+    assert main(["models", "show", "9"]) == 5
