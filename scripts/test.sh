@@ -17,6 +17,7 @@ echo "== workflows and bootstrap template"
 zizmor --offline --quiet .github
 check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+check-jsonschema --builtin-schema vendor.github-actions .github/actions/setup/action.yml
 cfn-lint deploy/bootstrap/bootstrap.yaml
 echo "== pytest"
 python -m pytest "$@"

@@ -38,7 +38,7 @@ def good_csv(root: Path, rows: int = 600) -> str:
 
 def test_two_runs_register_two_versions(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pipeline", "run", *ROWS]) == 0
-    assert main(["pipeline", "run", *ROWS, "--set", "learning_rate=0.2"]) == 0
+    assert main(["pipeline", "run", *ROWS, "--set", "C=0.5"]) == 0
     versions = registry(repo_copy).list("churn-classifier")
     assert [v.version for v in versions] == [1, 2]
     first, second = versions
@@ -47,7 +47,7 @@ def test_two_runs_register_two_versions(repo_copy: Path, capsys: pytest.CaptureF
     assert set(first.metrics()) == {"accuracy", "precision", "recall", "f1", "auc"}
     assert first.lineage["data_digest"] and first.lineage["hyperparameters"]["label"] == "churned"
     assert set(first.lineage["step_seconds"]) == {"preprocess", "train", "evaluate"}
-    assert second.lineage["hyperparameters"]["learning_rate"] == "0.2"
+    assert second.lineage["hyperparameters"]["C"] == "0.5"
     assert "registered churn-classifier v2" in capsys.readouterr().err
 
 

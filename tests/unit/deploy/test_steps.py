@@ -24,9 +24,9 @@ def test_steps_are_wired_output_to_input() -> None:
 
 def test_hyperparameters_are_strings_with_features_and_overrides() -> None:
     cfg = load_pipeline(REPO / "config")
-    hps = hyperparameters(cfg, {"learning_rate": "0.05"})
+    hps = hyperparameters(cfg, {"C": "0.05"})
     assert all(isinstance(v, str) for v in hps.values())
-    assert hps["learning_rate"] == "0.05"
+    assert hps["C"] == "0.05"
     assert hps["label"] == "churned"
     assert hps["numeric_features"].split(",")[0] == "tenure_months"
     assert "paperless_billing" in hps["categorical_features"]

@@ -37,7 +37,7 @@ def test_hyperparameter_of_another_algorithm_is_refused() -> None:
 
 @pytest.mark.parametrize("algorithm", ["logistic_regression", "hist_gradient_boosting"])
 def test_compiled_scorer_matches_the_pipeline(churn: pd.DataFrame, algorithm: str) -> None:
-    params = {"algorithm": algorithm, "max_iter": 30 if algorithm == "hist_gradient_boosting" else 200}
+    params = {"algorithm": algorithm, "max_iter": 10 if algorithm == "hist_gradient_boosting" else 200}
     pipeline = build_pipeline(params, DEFAULT_SCHEMA.numeric_names, DEFAULT_SCHEMA.categorical_names)
     pipeline.fit(churn[FEATURES], churn["churned"])
     scorer = compile_scorer(pipeline)
