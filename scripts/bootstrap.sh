@@ -97,7 +97,7 @@ read_outputs() {
       [PlanRoleArn]="$role_prefix-github-plan"
       [SageMakerExecutionRoleArn]="$role_prefix-sagemaker-execution"
       [ArtifactsBucketName]="$project-artifacts-ACCOUNT_ID-$region"
-      [ModelPackageGroupName]="$project"
+      [ModelPackageGroupName]="$project-classifier"
     )
     return
   fi
@@ -117,7 +117,10 @@ print_variables() {
   show gh variable set AWS_PLAN_ROLE_ARN --repo "$slug" --body "${outputs[PlanRoleArn]}"
   show gh variable set SAGEMAKER_ROLE_ARN --repo "$slug" --body "${outputs[SageMakerExecutionRoleArn]}"
   show gh variable set MLOPS_BUCKET --repo "$slug" --body "${outputs[ArtifactsBucketName]}"
-  show gh variable set MLOPS_MODEL_PACKAGE_GROUP --repo "$slug" --body "${outputs[ModelPackageGroupName]}"
+  echo
+  echo "# config/pipeline.yaml must name the same group and project prefix:"
+  echo "#   project: $project"
+  echo "#   registry: {model_package_group: ${outputs[ModelPackageGroupName]}}"
   echo
   echo "# Environments (create them first; add required reviewers to production):"
   show gh api --method PUT "repos/$slug/environments/staging"

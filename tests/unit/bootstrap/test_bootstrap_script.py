@@ -63,9 +63,9 @@ def test_dry_run_prints_the_deploy_and_the_variables(repo, tmp_path):
         "AWS_PLAN_ROLE_ARN",
         "SAGEMAKER_ROLE_ARN",
         "MLOPS_BUCKET",
-        "MLOPS_MODEL_PACKAGE_GROUP",
     ):
         assert f"gh variable set {variable} --repo acme/sm-gitops --body " in out
+    assert "registry: {model_package_group: demo-classifier}" in out
     assert "--env staging --body arn:aws:iam::ACCOUNT_ID:role/demo-github-deploy-staging" in out
     assert "--env production --body arn:aws:iam::ACCOUNT_ID:role/demo-github-deploy-production" in out
     assert "ExistingOidcProviderArn" not in out
