@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "deploy.cli.pipeline_cmd",
     "deploy.cli.models_cmd",
     "deploy.cli.deploy_cmd",
+    "deploy.cli.promote_cmd",
 )
 
 for _name in COMMAND_MODULES:

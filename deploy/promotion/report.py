@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from deploy.config.schema import GateRule
 from deploy.promotion.gate import GateReport, MetricCheck, describe_rule
@@ -30,14 +30,14 @@ class Rendered:
 
 
 def _environment() -> Environment:
-    # Markdown, not HTML: values are escaped for table cells by the `cell` filter instead.
-    env = Environment(  # noqa: S701
+    # The templates are Markdown, not HTML: table cells are escaped by the `cell` filter instead.
+    env = Environment(
         loader=PackageLoader("deploy.promotion", "templates"),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
     )
     env.filters["cell"] = _cell
     return env

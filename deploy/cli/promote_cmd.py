@@ -1,0 +1,68 @@
+"""`mlops promote`: gate the newest model against the champion and pin it in config/ (control plane).
+
+Exit codes: 0 promoted (or already the champion, or a passing dry run), 9 rejected by the gate
+(reasons on stderr, candidate marked Rejected), 5 registry problem (e.g. the pinned champion is
+not in the registry), 3 config or git problem. In GitHub Actions it writes the step outputs
+`promoted`, `outcome`, `version`, `branch`, `title`, `body-file` and a job summary.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from deploy.cli.console import append_github_file, err, out
+from deploy.cli.context import BackendOption, Context
+from deploy.promotion import PromotionResult, promote
+
+
+def promote_command(
+    version: int = typer.Option(None, "--version", "-v", help="candidate version; defaults to the newest"),
+    backend: str = BackendOption,
+    branch: bool = typer.Option(
+        False, "--branch/--no-branch",
+        help="commit the pins on a new branch promote/<group>-v<N> instead of editing the working tree",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="run the gate and render; change nothing"),
+) -> int:
+    """Gate a candidate against the champion pinned in config/prod.yaml; on pass, pin it everywhere."""
+    ctx = Context(backend)
+    result = promote(ctx.backend, ctx.workspace, version, branch, dry_run=dry_run)
+    _print_checks(result)
+    _github(result)
+    if result.outcome == "promoted":
+        out.print(result.body, markup=False, end="")
+    err.print(result.message, markup=False)
+    result.check()
+    return 0
+
+
+def _print_checks(result: PromotionResult) -> None:
+    if result.report is None:
+        return
+    against = f"champion {result.champion.label}" if result.champion else "thresholds only (no champion)"
+    err.print(f"{result.candidate.label} vs {against}", markup=False)
+    for check in result.report.checks:
+        mark = "✓" if check.passed else "✗"
+        detail = "; ".join(r.split(": ", 1)[-1] for r in check.reasons) or "ok"
+        err.print(f"  {mark} {check.name}: {detail}", markup=False)
+    if result.report.split.state in ("different", "unknown"):
+        err.print(f"  note: {result.report.split.note}", markup=False)
+
+
+def _github(result: PromotionResult) -> None:
+    """Step outputs and job summary, when running in GitHub Actions."""
+    values = {
+        "promoted": "true" if result.promoted else "false",
+        "outcome": result.outcome,
+        "version": str(result.candidate.version),
+        "branch": result.branch or "",
+        "title": result.title,
+        "body-file": str(result.body_file or ""),
+    }
+    append_github_file("GITHUB_OUTPUT", "".join(f"{k}={v.replace(chr(10), ' ')}\n" for k, v in values.items()))
+    if result.summary:
+        append_github_file("GITHUB_STEP_SUMMARY", result.summary)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("promote")(promote_command)
