@@ -18,8 +18,13 @@ models_app = typer.Typer(help="Inspect and manage model versions in the registry
 def _row(mv: ModelVersion) -> list[str]:
     metrics = mv.metrics()
     return [
-        str(mv.version), mv.status, f"{metrics.get('auc', float('nan')):.4f}", f"{metrics.get('f1', float('nan')):.4f}",
-        mv.sha256[:12], str(mv.lineage.get("git_commit", ""))[:12], mv.created_at,
+        str(mv.version),
+        mv.status,
+        f"{metrics.get('auc', float('nan')):.4f}",
+        f"{metrics.get('f1', float('nan')):.4f}",
+        mv.sha256[:12],
+        str(mv.lineage.get("git_commit", ""))[:12],
+        mv.created_at,
     ]
 
 
@@ -45,9 +50,17 @@ def list_(backend: str = BackendOption, json_out: bool = typer.Option(False, "--
 
 def _as_dict(mv: ModelVersion) -> dict:
     return {
-        "group": mv.group, "version": mv.version, "arn": mv.arn, "status": mv.status,
-        "status_reason": mv.status_reason, "artifact_uri": mv.artifact_uri, "sha256": mv.sha256,
-        "metrics": mv.metrics(), "lineage": mv.lineage, "metadata": mv.metadata, "created_at": mv.created_at,
+        "group": mv.group,
+        "version": mv.version,
+        "arn": mv.arn,
+        "status": mv.status,
+        "status_reason": mv.status_reason,
+        "artifact_uri": mv.artifact_uri,
+        "sha256": mv.sha256,
+        "metrics": mv.metrics(),
+        "lineage": mv.lineage,
+        "metadata": mv.metadata,
+        "created_at": mv.created_at,
     }
 
 
@@ -92,8 +105,12 @@ def register_artifact(
     uri, digest = registry.store_artifact(path)
     metrics = json.loads(evaluation.read_text()) if evaluation else {}
     mv = registry.register(
-        ctx.group, artifact_uri=uri, sha256=digest, evaluation=metrics,
-        lineage={"registered_from": str(path)}, description=f"registered from {path.name}",
+        ctx.group,
+        artifact_uri=uri,
+        sha256=digest,
+        evaluation=metrics,
+        lineage={"registered_from": str(path)},
+        description=f"registered from {path.name}",
     )
     err.print(f"[green]registered {mv.label}[/] sha256 {digest[:12]}…")
     return 0

@@ -40,8 +40,17 @@ def run(
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in version.metrics().items())
     err.print(f"[green]registered {version.label}[/] ({version.status}) sha256 {version.sha256[:12]}… {metrics}")
     if json_out:
-        out.print(json.dumps({"group": version.group, "version": version.version, "sha256": version.sha256,
-                              "artifact_uri": version.artifact_uri, "metrics": version.metrics()}))
+        out.print(
+            json.dumps(
+                {
+                    "group": version.group,
+                    "version": version.version,
+                    "sha256": version.sha256,
+                    "artifact_uri": version.artifact_uri,
+                    "metrics": version.metrics(),
+                }
+            )
+        )
     return 0
 
 

@@ -19,7 +19,8 @@ def promote_command(
     version: int = typer.Option(None, "--version", "-v", help="candidate version; defaults to the newest"),
     backend: str = BackendOption,
     branch: bool = typer.Option(
-        False, "--branch/--no-branch",
+        False,
+        "--branch/--no-branch",
         help="commit the pins on a new branch promote/<group>-v<N> instead of editing the working tree",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="run the gate and render; change nothing"),

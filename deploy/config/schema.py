@@ -272,9 +272,7 @@ class DeploymentPolicy(Strict):
         return self.wait_seconds * len(self.traffic_steps())
 
 
-AlarmMetric = Literal[
-    "Invocation5XXErrors", "Invocation4XXErrors", "Invocations", "ModelLatency", "OverheadLatency"
-]
+AlarmMetric = Literal["Invocation5XXErrors", "Invocation4XXErrors", "Invocations", "ModelLatency", "OverheadLatency"]
 Comparison = Literal[
     "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
 ]
@@ -341,8 +339,7 @@ class EnvironmentConfig(Strict):
         strategy = self.deployment.strategy
         if strategy != "all_at_once" and self.endpoint.instance_count < 2:
             raise ValueError(
-                f"a {strategy} deployment needs endpoint.instance_count ≥ 2 "
-                f"(found {self.endpoint.instance_count})"
+                f"a {strategy} deployment needs endpoint.instance_count ≥ 2 (found {self.endpoint.instance_count})"
             )
         if strategy != "all_at_once" and not self.alarms:
             raise ValueError(f"a {strategy} deployment needs at least one alarm to roll back on")

@@ -133,21 +133,23 @@ def _execute(
 ) -> None:
     log_path = job_dir / "logs.txt"
     job_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w", encoding="utf-8") as log:
-        with subprocess.Popen(
+    with (
+        open(log_path, "w", encoding="utf-8") as log,
+        subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-        ) as proc:
-            try:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    log.write(line)
-                    progress.step_output(step.name, line.rstrip())
-                code = proc.wait()
-            except KeyboardInterrupt:
-                proc.terminate()
-                proc.wait(timeout=10)
-                progress.step_failed(step.name, "interrupted")
-                raise StepFailed(step.name, "interrupted before it finished; nothing was registered") from None
+        ) as proc,
+    ):
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                progress.step_output(step.name, line.rstrip())
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait(timeout=10)
+            progress.step_failed(step.name, "interrupted")
+            raise StepFailed(step.name, "interrupted before it finished; nothing was registered") from None
     if code == 0:
         return
     failure = job_dir / "opt" / "ml" / "output" / "failure"

@@ -88,17 +88,14 @@ class SqliteRegistry(Registry):
             conn.execute(
                 "INSERT INTO model_versions (grp, version, status, artifact_uri, sha256, evaluation, lineage,"
                 " description, created_at) VALUES (?, ?, 'PendingManualApproval', ?, ?, ?, ?, ?, ?)",
-                (group, version, artifact_uri, sha256, json.dumps(evaluation), json.dumps(lineage),
-                 description, now),
+                (group, version, artifact_uri, sha256, json.dumps(evaluation), json.dumps(lineage), description, now),
             )
             conn.execute("COMMIT")
         return self.get(group, version)
 
     def list(self, group: str) -> list[ModelVersion]:
         with closing(self._connect()) as conn:
-            rows = conn.execute(
-                "SELECT * FROM model_versions WHERE grp = ? ORDER BY version", (group,)
-            ).fetchall()
+            rows = conn.execute("SELECT * FROM model_versions WHERE grp = ? ORDER BY version", (group,)).fetchall()
         return [_to_version(r) for r in rows]
 
     def get(self, group: str, version: int) -> ModelVersion:

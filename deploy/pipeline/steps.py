@@ -75,12 +75,18 @@ def build_steps(cfg: PipelineConfig, overrides: dict[str, str] | None = None) ->
             StepOutput(name, f"{PROCESSING_OUT}/{name}") for name in ("train", "validation", "test", "report")
         ),
         arguments=(
-            "--input-dir", f"{PROCESSING_IN}/raw",
-            "--schema", f"{PROCESSING_IN}/schema/schema.json",
-            "--output-dir", PROCESSING_OUT,
-            "--validation-fraction", str(data.validation_fraction),
-            "--test-fraction", str(data.test_fraction),
-            "--seed", str(data.split_seed),
+            "--input-dir",
+            f"{PROCESSING_IN}/raw",
+            "--schema",
+            f"{PROCESSING_IN}/schema/schema.json",
+            "--output-dir",
+            PROCESSING_OUT,
+            "--validation-fraction",
+            str(data.validation_fraction),
+            "--test-fraction",
+            str(data.test_fraction),
+            "--seed",
+            str(data.split_seed),
         ),
     )
     train = Step(
@@ -104,9 +110,12 @@ def build_steps(cfg: PipelineConfig, overrides: dict[str, str] | None = None) ->
         ),
         outputs=(StepOutput("evaluation", f"{PROCESSING_OUT}/evaluation"),),
         arguments=(
-            "--model-dir", f"{PROCESSING_IN}/model",
-            "--test-dir", f"{PROCESSING_IN}/test",
-            "--output-dir", f"{PROCESSING_OUT}/evaluation",
+            "--model-dir",
+            f"{PROCESSING_IN}/model",
+            "--test-dir",
+            f"{PROCESSING_IN}/test",
+            "--output-dir",
+            f"{PROCESSING_OUT}/evaluation",
         ),
     )
     return [preprocess, train, evaluate]

@@ -13,10 +13,18 @@ from deploy.local.registry import SqliteRegistry
 from deploy.workspace import Workspace
 
 ROWS = ["--rows", "2000"]
-FEATURES = (
-    "tenure_months monthly_charges total_charges support_calls age data_usage_gb "
-    "contract payment_method internet_service paperless_billing"
-).split()
+FEATURES = [
+    "tenure_months",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+    "age",
+    "data_usage_gb",
+    "contract",
+    "payment_method",
+    "internet_service",
+    "paperless_billing",
+]
 
 
 def registry(root: Path) -> SqliteRegistry:
@@ -78,15 +86,15 @@ def test_artifact_and_evaluation_have_the_sagemaker_shapes(repo_copy: Path, tmp_
     ("mutate", "says"),
     [
         (lambda df: df.drop(columns=["contract"]), "contract"),
-        (lambda df: df.assign(monthly_charges=df["monthly_charges"].astype(object).where(df.index != 4, "abc")),
-         "monthly_charges"),
+        (
+            lambda df: df.assign(monthly_charges=df["monthly_charges"].astype(object).where(df.index != 4, "abc")),
+            "monthly_charges",
+        ),
         (lambda df: df.assign(churned=df["churned"].where(df.index != 7, 2)), "churned"),
     ],
     ids=["missing-column", "text-in-numeric", "non-binary-label"],
 )
-def test_bad_data_stops_before_training(
-    repo_copy: Path, capsys: pytest.CaptureFixture[str], mutate, says: str
-) -> None:
+def test_bad_data_stops_before_training(repo_copy: Path, capsys: pytest.CaptureFixture[str], mutate, says: str) -> None:
     from ml.dataset import make_churn
 
     path = repo_copy / "bad.csv"

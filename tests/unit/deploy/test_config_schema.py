@@ -33,7 +33,13 @@ def test_repository_config_is_valid() -> None:
     ("name", "old", "new", "key", "says"),
     [
         ("prod.yaml", "approve_on_deploy: true", "approve_on_deploy: true\ncolour: blue", "colour", "unknown key"),
-        ("prod.yaml", "canary_percent: 10", "canary_percent: 60", "deployment.canary_percent", "less than or equal to 50"),
+        (
+            "prod.yaml",
+            "canary_percent: 10",
+            "canary_percent: 60",
+            "deployment.canary_percent",
+            "less than or equal to 50",
+        ),
         ("prod.yaml", "wait_seconds: 300", "wait_seconds: 5000", "deployment.wait_seconds", "3600"),
         ("prod.yaml", "instance_count: 2", "instance_count: 1", "(top level)", "instance_count ≥ 2"),
         ("prod.yaml", "instance_count: 2", "instance_count: two", "endpoint.instance_count", "valid integer"),
@@ -98,14 +104,19 @@ def test_linear_step_must_divide_full_traffic(step: int) -> None:
 
 def test_bake_must_fit_the_execution_timeout() -> None:
     with pytest.raises(ValueError, match="more than max_execution_timeout_seconds"):
-        DeploymentPolicy(strategy="linear", linear_step_percent=10, wait_seconds=300, max_execution_timeout_seconds=1800)
+        DeploymentPolicy(
+            strategy="linear", linear_step_percent=10, wait_seconds=300, max_execution_timeout_seconds=1800
+        )
 
 
 def test_traffic_steps_follow_the_strategy() -> None:
     assert DeploymentPolicy(strategy="all_at_once").traffic_steps() == [100]
     assert DeploymentPolicy(strategy="canary", canary_percent=10).traffic_steps() == [10, 100]
     assert DeploymentPolicy(strategy="linear", linear_step_percent=25, wait_seconds=60).traffic_steps() == [
-        25, 50, 75, 100,
+        25,
+        50,
+        75,
+        100,
     ]
 
 

@@ -20,10 +20,16 @@ def pinned_prod():
 def live_matching(cfg) -> LiveState:
     fields = desired_fields(cfg)
     return LiveState(
-        endpoint_name=cfg.endpoint.name, status="InService", model_version=3, model_sha256=SHA,
-        instance_type=fields["endpoint.instance_type"], instance_count=fields["endpoint.instance_count"],
-        data_capture=fields["endpoint.data_capture"], autoscaling=fields["endpoint.autoscaling"],
-        deployment=fields["deployment"], alarms=fields["alarms"],
+        endpoint_name=cfg.endpoint.name,
+        status="InService",
+        model_version=3,
+        model_sha256=SHA,
+        instance_type=fields["endpoint.instance_type"],
+        instance_count=fields["endpoint.instance_count"],
+        data_capture=fields["endpoint.data_capture"],
+        autoscaling=fields["endpoint.autoscaling"],
+        deployment=fields["deployment"],
+        alarms=fields["alarms"],
     )
 
 

@@ -31,10 +31,16 @@ class RecordingEndpoints(EndpointBackend):
         self.deploys.append(desired.model.version)
         f = desired_fields(desired.config)
         self.live = LiveState(
-            endpoint_name=desired.config.endpoint.name, status="InService", model_version=f["model.version"],
-            model_sha256=f["model.sha256"], instance_type=f["endpoint.instance_type"],
-            instance_count=f["endpoint.instance_count"], data_capture=f["endpoint.data_capture"],
-            autoscaling=f["endpoint.autoscaling"], deployment=f["deployment"], alarms=f["alarms"],
+            endpoint_name=desired.config.endpoint.name,
+            status="InService",
+            model_version=f["model.version"],
+            model_sha256=f["model.sha256"],
+            instance_type=f["endpoint.instance_type"],
+            instance_count=f["endpoint.instance_count"],
+            data_capture=f["endpoint.data_capture"],
+            autoscaling=f["endpoint.autoscaling"],
+            deployment=f["deployment"],
+            alarms=f["alarms"],
         )
         return DeployOutcome(summary=f"serving v{desired.model.version}")
 
@@ -100,7 +106,7 @@ def test_changed_artifact_bytes_refuse(backend, repo_copy: Path, tmp_path: Path)
     mv = registered(backend, tmp_path)
     Path(mv.artifact_uri.removeprefix("file://")).write_bytes(b"tampered")
     cfg = pin(load_environment(repo_copy / "config", "prod"), mv.version, mv.sha256)
-    with pytest.raises(DeployError, match="its model.tar.gz hashes to"):
+    with pytest.raises(DeployError, match=r"its model\.tar\.gz hashes to"):
         deploy_environment(backend, "prod", cfg, Reporter())
 
 

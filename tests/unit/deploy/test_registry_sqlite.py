@@ -73,8 +73,9 @@ def test_concurrent_registrations_get_distinct_versions(registry: SqliteRegistry
     uri, digest = registry.store_artifact(path)
     threads = [
         threading.Thread(
-            target=registry.register, args=("g",), kwargs={"artifact_uri": uri, "sha256": digest,
-                                                          "evaluation": {}, "lineage": {}}
+            target=registry.register,
+            args=("g",),
+            kwargs={"artifact_uri": uri, "sha256": digest, "evaluation": {}, "lineage": {}},
         )
         for _ in range(8)
     ]
