@@ -7,13 +7,14 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
 
 def append_github_file(variable: str, text: str) -> bool:
@@ -41,7 +42,7 @@ class StepProgress:
 
     def step_output(self, step: str, line: str) -> None:
         if self.verbose:
-            err.print(f"  [dim]{step} |[/] {line}", markup=True)
+            err.print(f"  [dim]{step} |[/] {escape(line)}", markup=True)
         elif self.status is not None and line.strip():
             self.status.update(f"{step}: {line.strip()[:100]}")
 
@@ -51,7 +52,7 @@ class StepProgress:
 
     def step_failed(self, step: str, reason: str) -> None:
         self._stop()
-        err.print(f"[red]✗ {step}[/] {reason}")
+        err.print(f"[red]✗ {step}[/] {escape(reason)}")
 
     def _stop(self) -> None:
         if self.status is not None:

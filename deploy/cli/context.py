@@ -20,6 +20,7 @@ BackendOption = typer.Option(
 @dataclass
 class Context:
     backend_name: str | None = None
+    pipeline_override: PipelineConfig | None = None  # e.g. `pipeline run --data …`
 
     @cached_property
     def workspace(self) -> Workspace:
@@ -27,7 +28,7 @@ class Context:
 
     @cached_property
     def pipeline(self) -> PipelineConfig:
-        return load_pipeline(self.workspace.config_dir)
+        return self.pipeline_override or load_pipeline(self.workspace.config_dir)
 
     @cached_property
     def backend(self) -> Backend:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import typer
+from pydantic import ValidationError
 
 from deploy.cli.console import StepProgress, err, out
 from deploy.cli.context import BackendOption, Context
+from deploy.config.schema import PipelineConfig
+from deploy.errors import ConfigError
 from deploy.pipeline.run import parse_overrides, run_pipeline
 
 pipeline_app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
@@ -25,16 +28,14 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="print the registered version as JSON"),
 ) -> int:
     """Train, evaluate and register a new model version (PendingManualApproval)."""
-    ctx = Context(backend)
-    cfg = ctx.pipeline
+    cfg = Context().pipeline
     if data or rows:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=_data_update(data, rows))})
     if instance_type or spot is not None:
         compute = cfg.sagemaker.training.model_copy(update=_compute_update(instance_type, spot))
         cfg = cfg.model_copy(update={"sagemaker": cfg.sagemaker.model_copy(update={"training": compute})})
     # Re-validate: overrides from workflow inputs obey the same schema as the file.
-    cfg = type(cfg).model_validate(cfg.model_dump())
-    ctx.__dict__["pipeline"] = cfg
+    ctx = Context(backend, pipeline_override=_revalidate(cfg))
     err.print(f"pipeline on [bold]{ctx.backend.name}[/]: data {cfg.data.source}, group {ctx.group}")
     version = run_pipeline(ctx.backend, cfg, parse_overrides(sets), StepProgress(verbose))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in version.metrics().items())
@@ -52,6 +53,15 @@ def run(
             )
         )
     return 0
+
+
+def _revalidate(cfg: PipelineConfig) -> PipelineConfig:
+    try:
+        return PipelineConfig.model_validate(cfg.model_dump())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"command-line override {key}: {first['msg']}") from None
 
 
 def _data_update(data: str | None, rows: int | None) -> dict:
