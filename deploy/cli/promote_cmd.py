@@ -3,7 +3,8 @@
 Exit codes: 0 promoted (or already the champion, or a passing dry run), 9 rejected by the gate
 (reasons on stderr, candidate marked Rejected), 5 registry problem (e.g. the pinned champion is
 not in the registry), 3 config or git problem. In GitHub Actions it writes the step outputs
-`promoted`, `outcome`, `version`, `branch`, `title`, `body-file` and a job summary.
+`promoted`, `outcome`, `version`, `branch` (promote/<group>-v<N>: created with --branch, else the
+name for the pull request action), `commit`, `title`, `body-file` and a job summary.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from deploy.promotion import PromotionResult, promote
 
 
 def promote_command(
-    version: int = typer.Option(None, "--version", "-v", help="candidate version; defaults to the newest"),
+    version: int = typer.Option(None, "--version", help="candidate version; defaults to the newest"),
     backend: str = BackendOption,
     branch: bool = typer.Option(
         False,
@@ -32,20 +33,22 @@ def promote_command(
     _github(result)
     if result.outcome == "promoted":
         out.print(result.body, markup=False, end="")
-    err.print(result.message, markup=False)
+    if result.outcome != "rejected":
+        err.print(result.message, markup=False)
     result.check()
     return 0
 
 
 def _print_checks(result: PromotionResult) -> None:
+    """The passing rules; failed ones come with the error, one line per reason."""
     if result.report is None:
         return
     against = f"champion {result.champion.label}" if result.champion else "thresholds only (no champion)"
     err.print(f"{result.candidate.label} vs {against}", markup=False)
     for check in result.report.checks:
-        mark = "✓" if check.passed else "✗"
-        detail = "; ".join(r.split(": ", 1)[-1] for r in check.reasons) or "ok"
-        err.print(f"  {mark} {check.name}: {detail}", markup=False)
+        if check.passed:
+            delta = f", Δ {check.delta:+.4f}" if check.delta is not None else ""
+            err.print(f"  ✓ {check.name} {check.candidate:.4f}{delta}", markup=False)
     if result.report.split.state in ("different", "unknown"):
         err.print(f"  note: {result.report.split.note}", markup=False)
 
@@ -57,6 +60,7 @@ def _github(result: PromotionResult) -> None:
         "outcome": result.outcome,
         "version": str(result.candidate.version),
         "branch": result.branch or "",
+        "commit": result.commit or "",
         "title": result.title,
         "body-file": str(result.body_file or ""),
     }

@@ -75,6 +75,10 @@ class Histogram:
         return percentile(self.counts, q)
 
 
+def _ms(micros: float | None) -> float | None:
+    return None if micros is None else round(micros / 1000, 3)
+
+
 @dataclass(frozen=True)
 class WindowStats:
     """What happened to one variant between two snapshots."""
@@ -122,13 +126,12 @@ class VariantMetrics:
         model_count = self.model_latency_count - base.model_latency_count
         model_sum = self.model_latency_us_sum - base.model_latency_us_sum
         overhead_sum = self.latency_us_sum - base.latency_us_sum - model_sum
-        ms = (lambda v: None if v is None else round(v / 1000, 3))  # noqa: E731 - local unit conversion
         return WindowStats(
             count=count,
             errors_4xx=self.errors_4xx - base.errors_4xx,
             errors_5xx=self.errors_5xx - base.errors_5xx,
-            p50_ms=ms(latency.percentile_us(50)),
-            p99_ms=ms(latency.percentile_us(99)),
+            p50_ms=_ms(latency.percentile_us(50)),
+            p99_ms=_ms(latency.percentile_us(99)),
             model_latency_p50_us=model.percentile_us(50),
             model_latency_p99_us=model.percentile_us(99),
             model_latency_avg_us=model_sum / model_count if model_count else None,

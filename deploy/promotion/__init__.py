@@ -54,7 +54,7 @@ class PromotionResult:
     summary: str = ""
     changes: list[PinChange] = field(default_factory=list)
     body_file: Path | None = None
-    branch: str | None = None
+    branch: str | None = None  # promote/<group>-v<N> on pass: created when `commit` is set, else the PR's name
     commit: str | None = None
     dry_run: bool = False
 
@@ -70,10 +70,9 @@ class PromotionResult:
     def check(self) -> PromotionResult:
         """Raise `GateRejected` (exit 9) for a rejection, naming every failed rule."""
         if self.outcome == "rejected" and self.report is not None:
-            reasons = self.report.reasons
-            more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
-            raise GateRejected(f"{self.candidate.label} rejected by the quality gate: {reasons[0]}{more}",
-                               details=reasons)
+            done = "dry run, nothing recorded" if self.dry_run else "config/ unchanged, marked Rejected in the registry"
+            message = f"{self.candidate.label} rejected by the quality gate ({done}):"
+            raise GateRejected(message, details=[message, *self.report.reasons])
         return self
 
 
@@ -97,22 +96,37 @@ def promote(
     report = evaluate_gate(candidate, champion, backend.pipeline.gate)
     if not report.passed:
         return _reject(registry, report, dry_run)
-    pin = ModelPin(version=candidate.version, package_arn=candidate.arn, sha256=candidate.sha256)
-    changes = plan_pins(workspace.config_dir, pin)
-    rendered = render_promotion(report, changes, repo_url=repo_url())
-    result = PromotionResult(
-        "promoted", candidate, champion, f"{candidate.label} passed the gate", report=report,
-        title=rendered.title, body=rendered.body, summary=rendered.body, changes=changes, dry_run=dry_run,
-    )
-    result.body_file = _write_body(workspace, candidate, rendered.body)
+    result = _passed(workspace, report, dry_run)
     if dry_run:
         result.message += " (dry run: nothing written)"
     elif branch:
         _commit(workspace, result)
     else:
-        _write(workspace, changes)
+        _write(workspace, result.changes)
         result.message += f"; pinned in {', '.join(p.name for p in result.changed_files)}"
     return result
+
+
+def _passed(workspace: Workspace, report: GateReport, dry_run: bool) -> PromotionResult:
+    """Plan the pins (in memory, verified) and render the pull request for a passing candidate."""
+    candidate = report.candidate
+    pin = ModelPin(version=candidate.version, package_arn=candidate.arn, sha256=candidate.sha256)
+    changes = plan_pins(workspace.config_dir, pin)
+    rendered = render_promotion(report, changes, repo_url=repo_url())
+    return PromotionResult(
+        "promoted",
+        candidate,
+        report.champion,
+        f"{candidate.label} passed the gate",
+        report=report,
+        title=rendered.title,
+        body=rendered.body,
+        summary=rendered.body,
+        changes=changes,
+        body_file=_write_body(workspace, candidate, rendered.body),
+        branch=branch_name(candidate.group, candidate.version),
+        dry_run=dry_run,
+    )
 
 
 def repo_url() -> str | None:
@@ -141,11 +155,17 @@ def _reject(registry: Registry, report: GateReport, dry_run: bool) -> PromotionR
     reason = "quality gate: " + "; ".join(report.reasons)
     if not dry_run:
         champion = f"v{report.champion.version}" if report.champion else "none"
-        registry.update_status(candidate.group, candidate.version, "Rejected", reason=reason,
-                               metadata={"gate": "rejected", "gate_champion": champion})
+        registry.update_status(
+            candidate.group,
+            candidate.version,
+            "Rejected",
+            reason=reason,
+            metadata={"gate": "rejected", "gate_champion": champion},
+        )
     summary = render_rejection(report, repo_url=repo_url())
-    return PromotionResult("rejected", candidate, report.champion, reason, report=report, summary=summary,
-                           dry_run=dry_run)
+    return PromotionResult(
+        "rejected", candidate, report.champion, reason, report=report, summary=summary, dry_run=dry_run
+    )
 
 
 def _write_body(workspace: Workspace, candidate: ModelVersion, body: str) -> Path:
@@ -161,7 +181,6 @@ def _commit(workspace: Workspace, result: PromotionResult) -> None:
     check_ready(workspace.root, [c.path for c in result.changes], name)
     contents = {c.path: c.after for c in result.changes if c.changed}
     result.commit = commit_on_branch(workspace.root, name, contents, result.title)
-    result.branch = name
     result.message += f"; committed {result.commit[:12]} on branch {name}"
 
 

@@ -83,8 +83,10 @@ class SplitCheck:
             what = f"candidate {_split_words(self.candidate)}, champion {_split_words(self.champion)}"
             if self.policy == "fail":
                 return f"the test splits differ ({what}); gate.on_split_mismatch is 'fail'"
-            return (f"the test splits differ ({what}); compared anyway (gate.on_split_mismatch: compare), "
-                    "so the deltas mix model and data changes")
+            return (
+                f"the test splits differ ({what}); compared anyway (gate.on_split_mismatch: compare), "
+                "so the deltas mix model and data changes"
+            )
         if self.state == "same":
             return f"same test split ({_split_words(self.candidate)})"
         if self.state == "unknown":
@@ -136,8 +138,10 @@ def _check(name: str, rule: GateRule, candidate: ModelVersion, champion: ModelVe
     if gain is not None:
         improvement_ok = gain >= rule.min_improvement - EPSILON
         if not improvement_ok:
-            reasons.append(f"{name}: {value:.4f} vs champion {base:.4f} is {_gain_words(rule, gain)}, "
-                           f"{describe_improvement(rule)} is required")
+            reasons.append(
+                f"{name}: {value:.4f} is {_gain_words(rule, gain)} than the champion's {base:.4f}; "
+                f"required: {describe_improvement(rule)}"
+            )
     return MetricCheck(name, rule, value, base, threshold_ok, improvement_ok, tuple(reasons))
 
 

@@ -37,7 +37,11 @@ def branch_name(group: str, version: int) -> str:
 def _git(root: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> str:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=root, input=data, capture_output=True, check=False,
+            ["git", *args],
+            cwd=root,
+            input=data,
+            capture_output=True,
+            check=False,
             env={**os.environ, **(env or {})},
         )
     except OSError as exc:
@@ -67,9 +71,9 @@ def check_ready(root: Path, files: list[Path], branch: str) -> Path:
         names = ", ".join(staged.splitlines())
         raise ConfigError(f"{top}: staged changes ({names}); commit or unstage them before --branch")
     rels = [_relative(top, f) for f in files]
-    dirty = _git(top, "status", "--porcelain", "--", *rels) if rels else ""
+    dirty = _git(top, "diff", "--name-only", "HEAD", "--", *rels) if rels else ""
     if dirty:
-        names = ", ".join(line[3:] for line in dirty.splitlines())
+        names = ", ".join(dirty.splitlines())
         raise ConfigError(f"uncommitted edits to {names}; commit or discard them so the promotion holds only the pin")
     if _git(top, "branch", "--list", branch):
         raise ConfigError(f"branch '{branch}' already exists; merge or delete it (git branch -D {branch})")

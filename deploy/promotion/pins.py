@@ -94,8 +94,10 @@ def _rewrite_model(doc: CommentedMap, lines: list[str], values: dict[str, str], 
         _insert(lines, model_line + 1, [_pin_line(indent, k, values[k]) for k in PIN_KEYS], _newline(lines))
         return
     if not isinstance(model, CommentedMap) or model.fa.flow_style() or not model:
-        raise ConfigError(f"{path}:model: write the pin as a block mapping (model:, then version:, "
-                          "package_arn:, sha256: on their own lines) so a promotion can rewrite it")
+        raise ConfigError(
+            f"{path}:model: write the pin as a block mapping (model:, then version:, "
+            "package_arn:, sha256: on their own lines) so a promotion can rewrite it"
+        )
     present = [k for k in PIN_KEYS if k in model]
     for key in present:
         line = model.lc.key(key)[0]
@@ -137,7 +139,7 @@ def _pin_line(indent: str, key: str, value: str) -> str:
 
 def _set_value(line: str, key: str, value: str, path: Path) -> str:
     body = line.rstrip("\r\n")
-    eol = line[len(body):]
+    eol = line[len(body) :]
     match = re.match(rf"^(\s*{re.escape(key)}\s*:)(.*)$", body)
     if match is None:
         raise ConfigError(f"{path}:model.{key}: cannot find '{key}:' at the start of its line")

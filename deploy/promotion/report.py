@@ -40,6 +40,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
     )
     env.filters["cell"] = _cell
+    env.filters["sentence"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 
@@ -49,9 +50,7 @@ def _cell(value: object) -> str:
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ") or NA
 
 
-def render_promotion(
-    report: GateReport, changes: list[PinChange], *, repo_url: str | None = None
-) -> Rendered:
+def render_promotion(report: GateReport, changes: list[PinChange], *, repo_url: str | None = None) -> Rendered:
     """The pull request title and body for a candidate that passed the gate."""
     env = _environment()
     context = _context(report, changes, repo_url)
@@ -188,8 +187,14 @@ def _hyperparameters(candidate: ModelVersion, champion: ModelVersion | None) -> 
     for name in sorted({*mine, *theirs}):
         a, b = mine.get(name), theirs.get(name)
         changed = champion is not None and a != b
-        rows.append({"name": name, "candidate": _hp(a), "champion": _hp(b) if champion else NA,
-                     "changed": "✏️" if changed else ""})
+        rows.append(
+            {
+                "name": name,
+                "candidate": _hp(a),
+                "champion": _hp(b) if champion else NA,
+                "changed": "✏️" if changed else "",
+            }
+        )
     return rows
 
 

@@ -41,9 +41,14 @@ def evaluation(auc: float, f1: float, accuracy: float, split: dict | None = SPLI
 def model(version: int, ev: dict[str, Any], **lineage: Any) -> ModelVersion:
     """A ModelVersion built by hand (for the pure gate and report tests)."""
     return ModelVersion(
-        group=GROUP, version=version, status="PendingManualApproval",
-        artifact_uri=f"s3://bucket/models/v{version}/model.tar.gz", sha256=f"{version:x}" * 64,
-        evaluation=ev, lineage=lineage, created_at=f"2025-01-0{version}T12:00:00+00:00",
+        group=GROUP,
+        version=version,
+        status="PendingManualApproval",
+        artifact_uri=f"s3://bucket/models/v{version}/model.tar.gz",
+        sha256=f"{version:x}" * 64,
+        evaluation=ev,
+        lineage=lineage,
+        created_at=f"2025-01-0{version}T12:00:00+00:00",
         arn=f"arn:aws:sagemaker:eu-west-1:123456789012:model-package/{GROUP}/{version}",
     )
 
@@ -61,8 +66,14 @@ def register(registry: SqliteRegistry, tmp: Path, ev: dict[str, Any], tag: str) 
     source = tmp / f"model-{tag}.tar.gz"
     source.write_bytes(f"model bytes {tag}".encode())
     uri, digest = registry.store_artifact(source)
-    lineage = {"git_commit": "c" * 40, "data_digest": "d" * 64, "data_source": "builtin://churn",
-               "hyperparameters": {"learning_rate": 0.1}, "run_url": None, "backend": "local"}
+    lineage = {
+        "git_commit": "c" * 40,
+        "data_digest": "d" * 64,
+        "data_source": "builtin://churn",
+        "hyperparameters": {"learning_rate": 0.1},
+        "run_url": None,
+        "backend": "local",
+    }
     return registry.register(GROUP, artifact_uri=uri, sha256=digest, evaluation=ev, lineage=lineage)
 
 
@@ -88,7 +99,8 @@ def add_comments(root: Path) -> None:
             "model:   # written by `mlops promote`, reviewed in its pull request\n"
             r"\1# the registry version; deploy checks sha256 against the artifact\n"
             r"\1version:        # empty until the first promotion\n",
-            text, flags=re.M,
+            text,
+            flags=re.M,
         )
         assert count == 1, f"{path}: unexpected model block"
         path.write_text(text, encoding="utf-8")

@@ -1,0 +1,75 @@
+"""The rendered pull request body, compared with a checked-in golden file.
+
+Regenerate after an intended template change with `UPDATE_GOLDEN=1 pytest tests/unit/deploy/promotion`,
+then read the diff (and the file on GitHub) before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from deploy.promotion.gate import evaluate_gate
+from deploy.promotion.pins import PinChange
+from deploy.promotion.report import render_promotion, render_rejection
+from tests.unit.deploy.promotion.sample import SPLIT, evaluation, gate, model
+
+GOLDEN = Path(__file__).parent / "golden" / "pr_body.md"
+REPO_URL = "https://github.com/example/churn-mlops"
+
+CHAMPION = model(
+    3,
+    evaluation(0.8421, 0.6310, 0.8105),
+    git_commit="1" * 40,
+    data_source="s3://example-bucket/churn/2025-01.parquet",
+    data_digest="a" * 64,
+    hyperparameters={"algorithm": "hist_gradient_boosting", "learning_rate": 0.1, "max_iter": 100},
+    run_url=f"{REPO_URL}/actions/runs/111",
+    backend="sagemaker",
+    pipeline_execution_arn="arn:aws:sagemaker:eu-west-1:123456789012:pipeline/churn-training/execution/abc123",
+)
+CANDIDATE = model(
+    4,
+    evaluation(0.8587, 0.6402, 0.8093),
+    git_commit="2" * 40,
+    data_source="s3://example-bucket/churn/2025-02.parquet",
+    data_digest="b" * 64,
+    hyperparameters={"algorithm": "hist_gradient_boosting", "learning_rate": 0.05, "max_iter": 200},
+    run_url=f"{REPO_URL}/actions/runs/222",
+    backend="sagemaker",
+    pipeline_execution_arn="arn:aws:sagemaker:eu-west-1:123456789012:pipeline/churn-training/execution/def456",
+)
+
+
+def changes() -> list[PinChange]:
+    old = {"version": 3, "package_arn": CHAMPION.arn, "sha256": CHAMPION.sha256}
+    return [PinChange(env, Path(f"config/{env}.yaml"), "before", "after", old) for env in ("prod", "staging")]
+
+
+def test_pr_body_matches_golden_file() -> None:
+    report = evaluate_gate(CANDIDATE, CHAMPION, gate())
+    assert report.passed
+    rendered = render_promotion(report, changes(), repo_url=REPO_URL)
+    assert rendered.title == "Promote churn-classifier v4 (replaces v3)"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(rendered.body, encoding="utf-8")
+    assert rendered.body == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_body_parts() -> None:
+    body = render_promotion(evaluate_gate(CANDIDATE, CHAMPION, gate()), changes(), repo_url=REPO_URL).body
+    assert "```mermaid\nxychart-beta\n" in body
+    assert "    bar [0.8587, 0.6402, 0.8093]\n    line [0.8421, 0.6310, 0.8105]\n" in body
+    assert f"[`{'2' * 12}`]({REPO_URL}/commit/{'2' * 40})" in body
+    assert "| accuracy ↑ | 0.8093 | 0.8105 | -0.0012 | ✅ ≥ 0.7 | ✅ Δ ≥ -0.01 | ✅ |" in body
+
+
+def test_first_promotion_and_rejection_render() -> None:
+    first = render_promotion(evaluate_gate(CANDIDATE, None, gate()), changes())
+    assert first.title == "Promote churn-classifier v4 (first promotion)"
+    assert "line [" not in first.body and "No champion is pinned yet" in first.body
+    weak = model(5, evaluation(0.70, 0.40, 0.60, split={**SPLIT, "test_rows": 10}))
+    summary = render_rejection(evaluate_gate(weak, CHAMPION, gate()))
+    assert summary.startswith("## ❌ `churn-classifier` v5 rejected by the quality gate")
+    assert "- auc: 0.7000 is below the threshold 0.75" in summary
+    assert "[!WARNING]" in summary  # v5 was scored on another split
