@@ -254,4 +254,6 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    _reap(pid)
+    deadline = time.monotonic() + 2
+    while alive(pid) and time.monotonic() < deadline:  # alive() reaps it if it is our child
+        time.sleep(0.02)
