@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from deploy.cli.context import BackendOption, Context
 from deploy.endpoints.plan import diff, render_markdown, render_text
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import assert_smoke, run_smoke
+from deploy.endpoints.traffic import start_replay
 from deploy.errors import ExitCode, MlopsError
 
 EnvOption = typer.Option(..., "--env", "-e", help="environment: config/<env>.yaml")
@@ -67,16 +69,25 @@ def deploy(
     env: str = EnvOption,
     backend: str = BackendOption,
     wait: float = typer.Option(0, "--wait", help="seconds to wait for another deploy of this env to finish"),
+    traffic: str = typer.Option(
+        None, "--traffic", help="replay 'test-split' (the model's test rows) or a payload file during the deploy"
+    ),
+    traffic_rps: float = typer.Option(100, "--traffic-rps", min=1, max=2000, help="requests per second of --traffic"),
 ) -> int:
     """Reconcile the endpoint to config/<env>.yaml with its deployment policy."""
     ctx = Context(backend)
     cfg = ctx.environment(env)
     err.print(f"deploy [bold]{env}[/] on {ctx.backend.name}: {ctx.group} v{cfg.model.version}")
+    replay = start_replay(ctx.backend, env, cfg, traffic, traffic_rps) if traffic else None
     try:
-        report = deploy_environment(ctx.backend, env, cfg, ConsoleReporter(), lock_wait_seconds=wait)
+        with replay or nullcontext():
+            report = deploy_environment(ctx.backend, env, cfg, ConsoleReporter(), lock_wait_seconds=wait)
     except MlopsError as exc:
         append_github_file("GITHUB_STEP_SUMMARY", f"### ❌ deploy {env} failed\n\n{exc.message}\n")
         raise
+    finally:
+        if replay is not None:
+            err.print(replay.summary(), markup=False)
     if report.noop:
         append_github_file("GITHUB_STEP_SUMMARY", f"### ✅ {env}: no changes (v{cfg.model.version} already live)\n")
         return 0

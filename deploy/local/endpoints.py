@@ -1,0 +1,237 @@
+"""The local endpoint adapter: one server process per environment plays a SageMaker endpoint (control plane).
+
+State lives in `.mlops/endpoints/<env>/`: the server's own files (`deploy.local.endpoint_process`)
+and `deployed.json`, the desired state as last deployed successfully, written only after a
+deploy ends with the new model serving. `describe` reads it back in the `LiveState` shape that
+`mlops plan` compares, so a rolled-back deploy leaves the plan showing the change, and a
+stopped server shows as OutOfService (a deploy starts it again).
+
+A first deploy loads the model as the only variant at once, as CreateEndpoint does; later
+model changes go blue/green with the environment's policy (`deploy.local.rollout`); a change
+of configuration only (alarms, policy, capacity) is recorded without moving traffic.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from deploy.config.schema import EnvironmentConfig
+from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, EndpointBackend, Invocation, LiveState
+from deploy.errors import DeployError
+from deploy.local.endpoint_process import EndpointProcess
+from deploy.local.rollout import Rollout
+from deploy.local.routing_table import VariantRoute, write_json
+from deploy.registry import ModelVersion, Registry
+from deploy.workspace import Workspace
+
+RECORD_FILE = "deployed.json"
+INVOKE_TIMEOUT_SECONDS = 60  # SageMaker's InvokeEndpoint limit
+
+
+def read_record(state_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((state_dir / RECORD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def build_record(desired: DesiredState, process: EndpointProcess) -> dict[str, Any]:
+    cfg, model = desired.config, desired.model
+    return {
+        "endpoint_name": cfg.endpoint.name,
+        "variant_name": cfg.endpoint.variant_name,
+        "deployment_id": f"{desired.env}-v{model.version}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}",
+        "model": {"version": model.version, "sha256": model.sha256, "package_arn": model.arn,
+                  "artifact_uri": model.artifact_uri},
+        "instance_type": cfg.endpoint.instance_type,
+        "instance_count": cfg.endpoint.instance_count,
+        "data_capture": cfg.endpoint.data_capture.model_dump(),
+        "autoscaling": cfg.endpoint.autoscaling.model_dump(),
+        "deployment": cfg.deployment.model_dump(),
+        "alarms": [a.model_dump() for a in cfg.alarms],
+        "commit": desired.commit,
+        "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "port": process.port,
+        "workers": process.workers,
+    }  # fmt: skip
+
+
+def artifact_path(model: ModelVersion) -> Path:
+    path = Path(urlparse(model.artifact_uri).path)
+    if not path.is_file():
+        raise DeployError(f"{model.label}: artifact {path} is missing from the local artifact store")
+    return path
+
+
+def health(process: EndpointProcess | None, record: dict[str, Any]) -> tuple[str, str | None]:
+    """(EndpointStatus, FailureReason) of a recorded endpoint."""
+    if process is None:
+        return "OutOfService", "the endpoint server is not running (`mlops endpoint start` or `mlops deploy`)"
+    routing = process.routing()
+    serving = routing.get(record["variant_name"])
+    if serving is None or serving.weight == 0 or serving.sha256 != record["model"]["sha256"]:
+        return "Failed", f"variant '{record['variant_name']}' does not serve the deployed model"
+    strays = [v.name for v in routing.variants if v.name != serving.name]
+    if strays:
+        return "Failed", f"variant(s) {', '.join(strays)} left over from an interrupted deploy"
+    return "InService", None
+
+
+class LocalEndpoints(EndpointBackend):
+    def __init__(self, workspace: Workspace, registry: Registry) -> None:
+        self.workspace = workspace
+        self.registry = registry
+
+    def state_dir(self, env: str) -> Path:
+        return self.workspace.endpoint_dir(env)
+
+    def describe(self, env: str, cfg: EnvironmentConfig) -> LiveState | None:
+        record = read_record(self.state_dir(env))
+        if record is None:
+            return None
+        status, reason = health(EndpointProcess.attach(self.state_dir(env)), record)
+        model = record["model"]
+        return LiveState(
+            endpoint_name=record["endpoint_name"], status=status, model_version=model["version"],
+            model_sha256=model["sha256"], package_arn=model["package_arn"], instance_type=record["instance_type"],
+            instance_count=record["instance_count"], data_capture=record["data_capture"],
+            deployment=record["deployment"], alarms=record["alarms"], autoscaling=record["autoscaling"],
+            config_name=record["deployment_id"], failure_reason=reason,
+        )  # fmt: skip
+
+    def deploy(self, desired: DesiredState, live: LiveState | None, reporter: DeployReporter) -> DeployOutcome:
+        cfg, model = desired.config, desired.model
+        artifact = artifact_path(model)
+        process, started = self.ensure_running(desired.env, cfg, reporter)
+        serving = self._settle(process, cfg.endpoint.variant_name, reporter)
+        if serving is None:
+            summary = self._create(desired, process, artifact, started)
+        elif serving.sha256 == model.sha256:
+            summary = f"{desired.env}: {model.label} already serving; recorded the new configuration, no traffic shift"
+        else:
+            summary = Rollout(process, desired.env, cfg, serving, reporter).run(model, artifact)
+        write_json(self.state_dir(desired.env) / RECORD_FILE, build_record(desired, process))
+        return DeployOutcome(summary, {"port": process.port, "endpoint": cfg.endpoint.name})
+
+    def ensure_running(self, env: str, cfg: EnvironmentConfig, reporter: DeployReporter) -> tuple[EndpointProcess, bool]:
+        """The environment's server, started if it is not running; True when started now."""
+        process = EndpointProcess.attach(self.state_dir(env))
+        if process is not None:
+            return process, False
+        reporter.event(
+            f"starting endpoint '{cfg.endpoint.name}' on 127.0.0.1:{cfg.local.port} ({cfg.local.workers} workers)"
+        )
+        process = EndpointProcess.start(
+            self.state_dir(env), cfg.local.port, cfg.local.workers, cfg.endpoint.name, code_root=self.workspace.root
+        )
+        return process, True
+
+    def serve_recorded(self, env: str, cfg: EnvironmentConfig, reporter: DeployReporter) -> EndpointProcess:
+        """`mlops endpoint start`: run the server again with the last deployed model."""
+        record = read_record(self.state_dir(env))
+        if record is None:
+            raise DeployError(f"endpoint of '{env}' was never deployed: run `mlops deploy --env {env}` first")
+        process, started = self.ensure_running(env, cfg, reporter)
+        variant, model = record["variant_name"], record["model"]
+        serving = process.routing().get(variant)
+        if serving is None or serving.sha256 != model["sha256"] or serving.weight == 0:
+            reporter.event(f"loading the deployed model v{model['version']} as '{variant}'")
+            artifact = Path(urlparse(model["artifact_uri"]).path)
+            process.load_variant(variant, artifact, model["sha256"], model["version"])
+            process.set_weights({variant: 100})
+        self._settle(process, variant, reporter)
+        ping(process.port)
+        return process
+
+    def stop(self, env: str) -> EndpointProcess | None:
+        """Stop the environment's server; the process that was stopped, or None if none ran."""
+        process = EndpointProcess.attach(self.state_dir(env))
+        if process is not None:
+            process.stop()
+        return process
+
+    def _settle(self, process: EndpointProcess, variant: str, reporter: DeployReporter) -> VariantRoute | None:
+        """The variant serving now; leftovers of an interrupted deploy are rolled back first."""
+        routing = process.routing()
+        serving = routing.get(variant)
+        if serving is None or serving.weight == 0:
+            live = [v.name for v in routing.variants if v.weight > 0]
+            if live:
+                raise DeployError(
+                    f"endpoint '{process.endpoint_name}' serves variant(s) {', '.join(live)}, not '{variant}': "
+                    "the variant name is kept across updates (SageMaker rule); stop the endpoint to recreate it"
+                )
+            return None
+        strays = [v.name for v in routing.variants if v.name != variant]
+        if strays:
+            reporter.event(f"removing {', '.join(strays)} left over from an interrupted deploy")
+            process.set_weights({variant: 100, **dict.fromkeys(strays, 0)})
+            for name in strays:
+                process.remove_variant(name)
+        return process.routing().get(variant)
+
+    def _create(self, desired: DesiredState, process: EndpointProcess, artifact: Path, started: bool) -> str:
+        """First deploy: the model is the only variant, all traffic at once (as CreateEndpoint)."""
+        cfg, model = desired.config, desired.model
+        variant = cfg.endpoint.variant_name
+        try:
+            process.load_variant(variant, artifact, model.sha256, model.version)
+            process.set_weights({variant: 100})
+            ping(process.port)
+        except DeployError:
+            if started:
+                process.stop()
+            raise
+        return f"{desired.env}: created endpoint '{cfg.endpoint.name}' with {model.label} on {process.url}"
+
+    def invoke(
+        self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
+    ) -> Invocation:
+        headers = {"Content-Type": content_type, "Accept": accept}
+        connection = http.client.HTTPConnection("127.0.0.1", cfg.local.port, timeout=INVOKE_TIMEOUT_SECONDS)
+        began = time.perf_counter()
+        try:
+            connection.request("POST", "/invocations", body=body, headers=headers)
+            reply = connection.getresponse()
+            answer = reply.read()
+        except ConnectionRefusedError:
+            raise DeployError(
+                f"endpoint '{cfg.endpoint.name}' is not running on 127.0.0.1:{cfg.local.port}: "
+                f"run `mlops deploy --env {env}` or `mlops endpoint start --env {env}`"
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise DeployError(f"endpoint '{cfg.endpoint.name}' on 127.0.0.1:{cfg.local.port}: {exc}") from None
+        finally:
+            connection.close()
+        return Invocation(
+            status=reply.status,
+            body=answer,
+            content_type=reply.getheader("Content-Type", ""),
+            latency_ms=(time.perf_counter() - began) * 1000,
+            variant=reply.getheader("X-Amzn-Invoked-Production-Variant"),
+        )
+
+
+def ping(port: int, timeout: float = 5) -> None:
+    """GET /ping until it answers 200 (the health check SageMaker runs before sending traffic)."""
+    deadline = time.monotonic() + timeout
+    status = 0
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/ping")
+            status = connection.getresponse().status
+        except OSError:
+            status = 0
+        finally:
+            connection.close()
+        if status == 200:
+            return
+        time.sleep(0.05)
+    raise DeployError(f"the endpoint on 127.0.0.1:{port} failed its health check (GET /ping answered {status})")

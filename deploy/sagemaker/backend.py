@@ -1,0 +1,72 @@
+"""The SageMaker backend: S3 for data and artifacts, Pipelines for jobs, the Model Registry (control plane).
+
+boto3 is the control plane; sagemaker-core is used only for the image URI table. Nothing is
+created or called until a command asks for it, and the setup (credentials, role, bucket,
+group) is checked before the first upload.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from deploy.backends import Backend
+from deploy.config.schema import DataConfig
+from deploy.pipeline import data as data_sources
+from deploy.sagemaker.inputs import stage_data
+from deploy.sagemaker.pipeline import SageMakerPipeline
+from deploy.sagemaker.preflight import Preflight
+from deploy.sagemaker.registry import ModelRegistry
+from deploy.sagemaker.s3 import ArtifactBucket
+from deploy.sagemaker.session import AwsSession, translated
+from deploy.sagemaker.settings import Settings
+
+if TYPE_CHECKING:
+    from deploy.endpoints import EndpointBackend
+
+
+class SageMakerBackend(Backend):
+    name = "sagemaker"
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.resolve(self.pipeline.sagemaker)
+
+    @cached_property
+    def _session(self) -> AwsSession:
+        return AwsSession(self.settings.region)
+
+    def session(self) -> AwsSession:
+        return self._session
+
+    @cached_property
+    def preflight(self) -> Preflight:
+        return Preflight(self.session(), self.settings)
+
+    @translated
+    def resolve_data(self, data: DataConfig) -> data_sources.ResolvedData:
+        """builtin → generated here, then uploaded; a local path → uploaded; s3:// → used as is."""
+        self.preflight.check(self.pipeline.registry.model_package_group)
+        ws = self.workspace.ensure()
+        resolved = data_sources.resolve(data, ws.root, ws.data_cache)
+        if resolved.s3_uri:
+            return resolved
+        bucket = ArtifactBucket(self.session().client("s3"), self.settings.artifacts_bucket(), self.settings.prefix)
+        return stage_data(bucket, resolved)
+
+    @cached_property
+    def _registry(self) -> ModelRegistry:
+        return ModelRegistry(
+            self.session(), self.settings, self.workspace.root, self.pipeline.sagemaker.framework_version
+        )
+
+    def registry(self) -> ModelRegistry:
+        return self._registry
+
+    def pipeline_runner(self) -> SageMakerPipeline:
+        return SageMakerPipeline(self.session(), self.settings, self.workspace.root, preflight=self.preflight)
+
+    def endpoints(self) -> EndpointBackend:
+        from deploy.sagemaker.endpoints import SageMakerEndpoints
+
+        return SageMakerEndpoints(self.session(), self.pipeline, self.registry())

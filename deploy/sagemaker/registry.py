@@ -1,0 +1,214 @@
+"""The SageMaker Model Registry behind the `Registry` interface (control plane).
+
+A version is a model package in the configured group: the scikit-learn inference image with
+the `model.tar.gz` and the packaged `ml/` (`SAGEMAKER_PROGRAM=inference.py`), the evaluation
+as ModelQuality statistics in S3, and the lineage as CustomerMetadataProperties (strings of
+at most 1024 characters; dicts and lists as compact JSON under `<name>.json`; approval
+audit fields under `audit.<name>`). The group is never created here (see `preflight.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from deploy.errors import RegistryError
+from deploy.registry import ModelVersion, Registry, Status, check_status
+from deploy.sagemaker.images import sklearn_image
+from deploy.sagemaker.inputs import stage_code
+from deploy.sagemaker.preflight import Preflight, error_code
+from deploy.sagemaker.s3 import ArtifactBucket, read_json, stream_sha256
+from deploy.sagemaker.session import AwsSession, translated
+from deploy.sagemaker.settings import Settings
+from deploy.sagemaker.sourcedir import CODE_DIR, SERVING_PROGRAM
+
+CONTENT_TYPES = ["text/csv", "application/json"]
+MAX_VALUE = 1024
+SHA_KEY = "artifact_sha256"
+AUDIT = "audit."
+JSON_SUFFIX = ".json"
+
+
+def metadata_properties(lineage: dict[str, Any], audit: dict[str, str] | None = None) -> dict[str, str]:
+    """Lineage and audit fields as CustomerMetadataProperties (None values are left out)."""
+    props: dict[str, str] = {}
+    for name, value in sorted(lineage.items()):
+        if value is None:
+            continue
+        if isinstance(value, str):
+            props[name] = value[:MAX_VALUE]
+        else:
+            props[name + JSON_SUFFIX] = json.dumps(value, separators=(",", ":"), sort_keys=True)[:MAX_VALUE]
+    props.update({AUDIT + k: str(v)[:MAX_VALUE] for k, v in (audit or {}).items()})
+    return props
+
+
+def split_properties(props: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(lineage, audit metadata) read back from CustomerMetadataProperties."""
+    lineage: dict[str, Any] = {}
+    audit: dict[str, str] = {}
+    for key, value in props.items():
+        if key.startswith(AUDIT):
+            audit[key.removeprefix(AUDIT)] = value
+        elif key.endswith(JSON_SUFFIX):
+            try:
+                lineage[key.removesuffix(JSON_SUFFIX)] = json.loads(value)
+            except ValueError:  # cut at 1024 characters: keep the text
+                lineage[key.removesuffix(JSON_SUFFIX)] = value
+        else:
+            lineage[key] = value
+    return lineage, audit
+
+
+class ModelRegistry(Registry):
+    def __init__(self, session: AwsSession, settings: Settings, root: Path, framework_version: str) -> None:
+        self.session = session
+        self.settings = settings
+        self.root = Path(root)
+        self.framework_version = framework_version
+        self.preflight = Preflight(session, settings)
+        self.sagemaker = session.client("sagemaker")
+        self.s3 = session.client("s3")
+
+    def bucket(self) -> ArtifactBucket:
+        return ArtifactBucket(self.s3, self.settings.artifacts_bucket(), self.settings.prefix)
+
+    @translated
+    def register(
+        self,
+        group: str,
+        *,
+        artifact_uri: str,
+        sha256: str,
+        evaluation: dict[str, Any],
+        lineage: dict[str, Any],
+        description: str = "",
+    ) -> ModelVersion:
+        self.preflight.check_group(group)
+        bucket = self.bucket()
+        evaluation_uri = (
+            lineage.get("evaluation_uri")
+            or bucket.put_bytes(
+                "evaluation", "evaluation.json", json.dumps(evaluation, indent=2, sort_keys=True).encode()
+            )[0]
+        )
+        sourcedir_uri = lineage.get("sourcedir_uri") or stage_code(bucket, self.root)
+        props = metadata_properties(
+            {**lineage, SHA_KEY: sha256, "evaluation_uri": evaluation_uri, "sourcedir_uri": sourcedir_uri}
+        )
+        arn = self._call(
+            self.sagemaker.create_model_package,
+            ModelPackageGroupName=group,
+            ModelPackageDescription=description[:1000],
+            InferenceSpecification=self.inference_specification(artifact_uri, sourcedir_uri),
+            ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation_uri}}},
+            CustomerMetadataProperties=props,
+            ModelApprovalStatus="PendingManualApproval",
+        )["ModelPackageArn"]
+        return self._version(self._call(self.sagemaker.describe_model_package, ModelPackageName=arn))
+
+    def inference_specification(self, artifact_uri: str, sourcedir_uri: str) -> dict[str, Any]:
+        image = sklearn_image(self.settings.region, self.framework_version, "inference")
+        environment = {
+            "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
+            "SAGEMAKER_SUBMIT_DIRECTORY": sourcedir_uri,
+            "SAGEMAKER_REGION": self.settings.region,
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            "PYTHONPATH": CODE_DIR,  # `inference.py` imports `ml.inference` from the extracted code
+        }
+        return {
+            "Containers": [{"Image": image, "ModelDataUrl": artifact_uri, "Environment": environment}],
+            "SupportedContentTypes": CONTENT_TYPES,
+            "SupportedResponseMIMETypes": ["application/json", "text/csv"],
+        }
+
+    @translated
+    def list(self, group: str) -> list[ModelVersion]:
+        summaries = self._summaries(group)
+        if not summaries:
+            self.preflight.check_group(group)
+        arns = [s["ModelPackageArn"] for s in summaries]
+        versions = [self._version(self._call(self.sagemaker.describe_model_package, ModelPackageName=a)) for a in arns]
+        return sorted(versions, key=lambda v: v.version)
+
+    @translated
+    def get(self, group: str, version: int) -> ModelVersion:
+        for summary in self._summaries(group):
+            if summary.get("ModelPackageVersion") == version:
+                arn = summary["ModelPackageArn"]
+                return self._version(self._call(self.sagemaker.describe_model_package, ModelPackageName=arn))
+        self.preflight.check_group(group)
+        raise RegistryError(f"model '{group}' version {version} is not in the SageMaker Model Registry")
+
+    @translated
+    def update_status(
+        self, group: str, version: int, status: Status, *, reason: str = "", metadata: dict[str, str] | None = None
+    ) -> ModelVersion:
+        check_status(status)
+        current = self.get(group, version)
+        merged = {**current.metadata, **(metadata or {})}
+        # UpdateModelPackage replaces the metadata map: pass all of it, lineage included.
+        self._call(
+            self.sagemaker.update_model_package,
+            ModelPackageArn=current.arn,
+            ModelApprovalStatus=status,
+            ApprovalDescription=reason[:MAX_VALUE],
+            CustomerMetadataProperties=metadata_properties({**current.lineage, SHA_KEY: current.sha256}, merged),
+        )
+        return replace(current, status=status, status_reason=reason, metadata=merged)
+
+    @translated
+    def store_artifact(self, source: Path) -> tuple[str, str]:
+        if not Path(source).is_file():
+            raise RegistryError(f"{source}: no such file")
+        return self.bucket().put_file("models", Path(source), name="model.tar.gz")
+
+    @translated
+    def artifact_sha256(self, model: ModelVersion) -> str:
+        try:
+            return stream_sha256(self.s3, model.artifact_uri)
+        except ClientError as exc:
+            raise RegistryError(f"{model.label}: artifact {model.artifact_uri}: {error_code(exc)}") from None
+
+    def _summaries(self, group: str) -> list[dict[str, Any]]:
+        paginator = self.sagemaker.get_paginator("list_model_packages")
+        pages = self._call(lambda: list(paginator.paginate(ModelPackageGroupName=group)))
+        return [s for page in pages for s in page.get("ModelPackageSummaryList", [])]
+
+    def _call(self, func: Any, **kwargs: Any) -> Any:
+        try:
+            return func(**kwargs)
+        except ClientError as exc:
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise RegistryError(f"SageMaker Model Registry: {error_code(exc)}: {message}") from None
+
+    def _version(self, package: dict[str, Any]) -> ModelVersion:
+        props = dict(package.get("CustomerMetadataProperties") or {})
+        sha256 = props.pop(SHA_KEY, "")
+        lineage, audit = split_properties(props)
+        return ModelVersion(
+            group=package["ModelPackageGroupName"],
+            version=int(package["ModelPackageVersion"]),
+            status=package["ModelApprovalStatus"],
+            artifact_uri=package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"],
+            sha256=sha256,
+            evaluation=self._evaluation(package),
+            lineage=lineage,
+            created_at=package["CreationTime"].isoformat(timespec="seconds"),
+            arn=package["ModelPackageArn"],
+            status_reason=package.get("ApprovalDescription") or "",
+            metadata=audit,
+        )
+
+    def _evaluation(self, package: dict[str, Any]) -> dict[str, Any]:
+        uri = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
+        if not uri:
+            return {}
+        try:
+            return read_json(self.s3, uri)
+        except ClientError as exc:
+            raise RegistryError(f"{package['ModelPackageArn']}: evaluation {uri}: {error_code(exc)}") from None
