@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "deploy.cli.models_cmd",
     "deploy.cli.deploy_cmd",
     "deploy.cli.promote_cmd",
+    "deploy.cli.endpoint_cmd",
+    "deploy.cli.demo_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -124,8 +124,8 @@ class Breach:
 
 
 def _number(value: float) -> str:
-    if math.isfinite(value) and value == int(value):
-        return f"{int(value):,}"
+    if math.isfinite(value) and (value == int(value) or abs(value) >= 100):
+        return f"{value:,.0f}"
     return f"{value:,.3f}"
 
 

@@ -119,7 +119,9 @@ class LocalEndpoints(EndpointBackend):
         write_json(self.state_dir(desired.env) / RECORD_FILE, build_record(desired, process))
         return DeployOutcome(summary, {"port": process.port, "endpoint": cfg.endpoint.name})
 
-    def ensure_running(self, env: str, cfg: EnvironmentConfig, reporter: DeployReporter) -> tuple[EndpointProcess, bool]:
+    def ensure_running(
+        self, env: str, cfg: EnvironmentConfig, reporter: DeployReporter
+    ) -> tuple[EndpointProcess, bool]:
         """The environment's server, started if it is not running; True when started now."""
         process = EndpointProcess.attach(self.state_dir(env))
         if process is not None:
@@ -137,7 +139,7 @@ class LocalEndpoints(EndpointBackend):
         record = read_record(self.state_dir(env))
         if record is None:
             raise DeployError(f"endpoint of '{env}' was never deployed: run `mlops deploy --env {env}` first")
-        process, started = self.ensure_running(env, cfg, reporter)
+        process, _ = self.ensure_running(env, cfg, reporter)
         variant, model = record["variant_name"], record["model"]
         serving = process.routing().get(variant)
         if serving is None or serving.sha256 != model["sha256"] or serving.weight == 0:

@@ -63,9 +63,8 @@ class Rollout:
     def run(self, model: ModelVersion, artifact: Path) -> str:
         """Shift, bake and promote; returns a one-line summary or raises RollbackError."""
         policy, scale = self.cfg.deployment, self.cfg.local.time_scale
-        self.reporter.event(
-            f"loading {model.label} as variant '{self.green}' beside '{self.blue.name}' (v{self.blue.version}), 0 % traffic"
-        )
+        beside = f"'{self.blue.name}' (v{self.blue.version})"
+        self.reporter.event(f"loading {model.label} as variant '{self.green}' beside {beside}, 0 % traffic")
         self.process.load_variant(self.green, artifact, model.sha256, model.version)  # a failure leaves blue alone
         self._base = self.process.metrics()
         deadline = time.monotonic() + policy.max_execution_timeout_seconds * scale + TIMEOUT_SLACK_SECONDS
@@ -75,7 +74,7 @@ class Rollout:
                 self._shift(percent, policy.strategy)
                 self._bake(monitor, policy.wait_seconds * scale, deadline)
             self.phase = "termination wait"
-            self.reporter.event(f"all traffic on v{model.version}; keeping v{self.blue.version} for the termination wait")
+            self.reporter.event(f"all traffic on v{model.version}; v{self.blue.version} kept for the termination wait")
             self._bake(monitor, policy.termination_wait_seconds * scale, deadline)
             breach = monitor.flush()
             if breach is not None:

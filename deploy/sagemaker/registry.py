@@ -22,7 +22,7 @@ from deploy.sagemaker.images import sklearn_image
 from deploy.sagemaker.inputs import stage_code
 from deploy.sagemaker.preflight import Preflight, error_code
 from deploy.sagemaker.s3 import ArtifactBucket, read_json, stream_sha256
-from deploy.sagemaker.session import AwsSession, translated
+from deploy.sagemaker.session import SETUP_CODES, AwsSession, translated
 from deploy.sagemaker.settings import Settings
 from deploy.sagemaker.sourcedir import CODE_DIR, SERVING_PROGRAM
 
@@ -89,6 +89,7 @@ class ModelRegistry(Registry):
         description: str = "",
     ) -> ModelVersion:
         self.preflight.check_group(group)
+        self.preflight.check_bucket()
         bucket = self.bucket()
         evaluation_uri = (
             lineage.get("evaluation_uri")
@@ -165,6 +166,7 @@ class ModelRegistry(Registry):
     def store_artifact(self, source: Path) -> tuple[str, str]:
         if not Path(source).is_file():
             raise RegistryError(f"{source}: no such file")
+        self.preflight.check_bucket()
         return self.bucket().put_file("models", Path(source), name="model.tar.gz")
 
     @translated
@@ -183,6 +185,8 @@ class ModelRegistry(Registry):
         try:
             return func(**kwargs)
         except ClientError as exc:
+            if error_code(exc) in SETUP_CODES:
+                raise  # `translated` turns it into an AwsSetupError
             message = exc.response.get("Error", {}).get("Message", "")
             raise RegistryError(f"SageMaker Model Registry: {error_code(exc)}: {message}") from None
 

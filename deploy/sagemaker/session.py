@@ -13,12 +13,24 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import boto3
-from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
 from deploy.errors import AwsSetupError
 
 T = TypeVar("T")
 
+# Errors that mean "the caller is not set up", not "the call went wrong": one line, exit 12.
+SETUP_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+    }
+)
 CREDENTIALS_HINT = (
     "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE "
     "(in GitHub Actions: aws-actions/configure-aws-credentials with role-to-assume)"
@@ -67,5 +79,14 @@ def translated(func: Callable[..., T]) -> Callable[..., T]:
             raise AwsSetupError(CREDENTIALS_HINT) from None
         except NoRegionError:
             raise AwsSetupError("no AWS region: set sagemaker.region in config/pipeline.yaml or AWS_REGION") from None
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") not in SETUP_CODES:
+                raise
+            operation = exc.operation_name
+            raise AwsSetupError(
+                f"AWS refused {operation}: {error.get('Code')}: {error.get('Message', '')} "
+                "(check the role's permissions, or renew an expired session)"
+            ) from None
 
     return wrapper

@@ -1,7 +1,9 @@
 """Fixtures shared by the SageMaker adapter tests: fake credentials and moto's in-process AWS.
 
 Generic on purpose (the pipeline, registry and endpoint tests all use them): `aws_env` gives
-fake credentials and a region with no endpoint override, `mocked_aws` starts `moto.mock_aws`.
+fake credentials and a region with no endpoint override, `mocked_aws` starts `moto.mock_aws`,
+`aws_setup` creates what the bootstrap stack would (bucket, model package group, role and
+bucket in the environment), `sm_repo` is a repository copy that polls fast and has a small CSV.
 """
 
 from __future__ import annotations
@@ -58,3 +60,14 @@ def aws_setup(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     monkeypatch.setenv("MLOPS_BUCKET", BUCKET)
     monkeypatch.setenv("SAGEMAKER_ROLE_ARN", ROLE_ARN)
     return {"bucket": BUCKET, "group": GROUP, "role_arn": ROLE_ARN, "region": REGION}
+
+
+@pytest.fixture
+def sm_repo(repo_copy: Path, aws_setup: dict[str, str], tmp_path: Path) -> Path:
+    """The repository copy with a tiny poll interval and a small CSV to train on."""
+    config = repo_copy / "config" / "pipeline.yaml"
+    config.write_text(config.read_text().replace("\nsagemaker:\n", "\nsagemaker:\n  poll_seconds: 0.01\n"))
+    from ml.dataset import make_churn
+
+    make_churn(300, 3).to_csv(repo_copy / "data.csv", index=False)
+    return repo_copy

@@ -6,8 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from deploy.config.schema import PipelineConfig
 from deploy.pipeline.steps import build_steps
 from deploy.sagemaker.definition import Target, build_definition, render

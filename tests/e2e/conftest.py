@@ -1,0 +1,107 @@
+"""Fixtures of the end-to-end tests: scratch repositories with trained models and free loopback ports."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from deploy.cli.app import main
+from deploy.config import load_environment, load_pipeline
+from deploy.config.schema import EnvironmentConfig, ModelPin
+from deploy.local.backend import LocalBackend
+from deploy.local.endpoint_process import EndpointProcess
+from deploy.local.endpoints import LocalEndpoints
+from deploy.promotion.pins import plan_pins, write_pins
+from deploy.registry import ModelVersion
+from deploy.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
+# Bakes and alarm periods of the loop tests: canary 300 s → 1.5 s per step, alarm period 60 s → 0.3 s.
+LOOP_TIME_SCALE = 0.005
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalLoop:
+    """A scratch repository (MLOPS_ROOT) with models v1, v2 (good), v3 (errors) and v4 (slow) registered."""
+
+    root: Path
+
+    @property
+    def workspace(self) -> Workspace:
+        return Workspace(self.root)
+
+    def backend(self) -> LocalBackend:
+        return LocalBackend(self.workspace, load_pipeline(self.workspace.config_dir))
+
+    def endpoints(self) -> LocalEndpoints:
+        return LocalEndpoints(self.workspace, self.backend().registry())
+
+    def model(self, version: int) -> ModelVersion:
+        return self.backend().registry().get("churn-classifier", version)
+
+    def config(self, env: str = "prod") -> EnvironmentConfig:
+        return load_environment(self.workspace.config_dir, env)
+
+    def pin(self, version: int) -> EnvironmentConfig:
+        """Pin `version` in every environment file, as a merged promotion would."""
+        model = self.model(version)
+        write_pins(plan_pins(self.workspace.config_dir, ModelPin(version=version, package_arn=model.arn,
+                                                                 sha256=model.sha256)))  # fmt: skip
+        return self.config()
+
+    def process(self, env: str = "prod") -> EndpointProcess | None:
+        return EndpointProcess.attach(self.workspace.endpoint_dir(env))
+
+
+def _scratch_repo(root: Path, time_scale: float) -> None:
+    shutil.copytree(REPO / "config", root / "config")
+    shutil.copytree(REPO / "ml", root / "ml", ignore=shutil.ignore_patterns("__pycache__"))
+    for env in ("staging", "prod"):
+        path = root / "config" / f"{env}.yaml"
+        text = re.sub(r"(?m)^(\s+port:\s*)\d+", lambda m: f"{m.group(1)}{free_port()}", path.read_text())
+        text = re.sub(r"(?m)^(\s+time_scale:\s*)[\d.]+", lambda m: f"{m.group(1)}{time_scale}", text)
+        path.write_text(text)
+
+
+def _register_faulty(loop: LocalLoop, source: ModelVersion, kind: str, folder: Path) -> None:
+    from ml.faults import make_faulty_artifact
+
+    target = make_faulty_artifact(Path(source.artifact_uri.removeprefix("file://")), folder / f"{kind}.tar.gz",
+                                  kind, delay_ms=150)  # fmt: skip
+    registry = loop.backend().registry()
+    uri, sha256 = registry.store_artifact(target)
+    registry.register("churn-classifier", artifact_uri=uri, sha256=sha256, evaluation=source.evaluation,
+                      lineage={**source.lineage, "fault": kind})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
+    """Two pipeline runs (v1, v2) and two faulty copies of v1 (v3 errors, v4 sleeps 150 ms); endpoints stopped after."""
+    root = tmp_path_factory.mktemp("loop") / "repo"
+    _scratch_repo(root, LOOP_TIME_SCALE)
+    loop = LocalLoop(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_ROOT", str(root))
+        assert main(["pipeline", "run", "--rows", "1000"]) == 0
+        assert main(["pipeline", "run", "--rows", "1000", "--set", "C=0.3"]) == 0
+        for kind in ("error", "slow"):
+            _register_faulty(loop, loop.model(1), kind, root.parent)
+        try:
+            yield loop
+        finally:
+            for env in ("staging", "prod"):
+                process = loop.process(env)
+                if process is not None:
+                    process.stop()
