@@ -70,20 +70,25 @@ class Demo:
 
 def round_one(demo: Demo) -> None:
     sh = demo.shell
+    demo.say("round 1: a first model goes from training to a prod endpoint")
     demo.step("Train and register a first model (a strongly regularised baseline)")
     demo.expect(sh.mlops("pipeline", "run", "--rows", str(ROWS), "--set", f"C={BASELINE_C}"), "v1 registered")
     promote_and_merge(demo, 1)
-    staging(demo)
+    staging(demo, 1)
     demo.step("Deploy prod: the first deploy creates the endpoint (all at once, like CreateEndpoint)")
     demo.expect(sh.mlops("deploy", "--env", "prod"), "prod endpoint created with v1", shows=("created endpoint",))
 
 
 def round_two(demo: Demo) -> None:
     sh = demo.shell
+    demo.say("round 2: a better model replaces it through a canary")
     demo.step("Train again with the configured hyperparameters (C=1.0)")
     demo.expect(sh.mlops("pipeline", "run", "--rows", str(ROWS)), "v2 registered")
     promote_and_merge(demo, 2)
-    staging(demo)
+    staging(demo, 2)
+    demo.step("Plan prod: what the merge changes (the PR comment and the drift check run this)")
+    demo.expect(sh.mlops("plan", "--env", "prod"), "plan shows the new pin (exit 10)", code=int(ExitCode.PLAN_CHANGES),
+                shows=("model.version: 1 → 2",))  # fmt: skip
     demo.step("Deploy prod: canary under continuous traffic replayed from the test split")
     demo.say("10 % of requests go to v2 while both alarms watch it, then 100 %, then v1 is retired")
     demo.expect(
@@ -97,6 +102,7 @@ def round_two(demo: Demo) -> None:
 
 def round_three(demo: Demo) -> None:
     sh = demo.shell
+    demo.say("round 3: a broken model is merged; the canary catches it and git takes it back")
     demo.step("A bad merge: a model that fails every prediction")
     broken = demo.repo.parent / "broken.tar.gz"
     demo.expect(sh.python("-m", "ml.faults", "--kind", "error", "--source", artifact(demo, 2), "--output",
@@ -133,10 +139,10 @@ def merge(demo: Demo, branch: str, version: int) -> None:
     demo.expect(result, f"{branch} merged into main")
 
 
-def staging(demo: Demo) -> None:
-    demo.step("Deploy staging and smoke-test it")
-    demo.expect(demo.shell.mlops("deploy", "--env", "staging"), "staging deployed")
-    demo.expect(demo.shell.mlops("smoke", "--env", "staging"), "staging smoke test passed")
+def staging(demo: Demo, version: int) -> None:
+    demo.step(f"Deploy v{version} to staging and smoke-test it")
+    demo.expect(demo.shell.mlops("deploy", "--env", "staging"), f"staging serves v{version}")
+    demo.expect(demo.shell.mlops("smoke", "--env", "staging"), f"staging smoke test of v{version} passed")
 
 
 def invoke(demo: Demo, what: str, version: int) -> None:
@@ -214,10 +220,14 @@ def run_demo(source: Path, workdir: Path | None, keep: bool, console: Console) -
     try:
         init_repo(demo, source)
         for part in (round_one, round_two, round_three):
-            if all(ok for ok, _ in demo.checks):
+            if all(ok for ok, _ in demo.checks):  # a failed step makes later verdicts meaningless
                 part(demo)
-    finally:
+    except BaseException:
         finish(demo, keep)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    finish(demo, keep)
     return report(demo, root, keep, time.monotonic() - began)
 
 
