@@ -129,6 +129,9 @@ class GateRule(Strict):
 
 class GateConfig(Strict):
     metrics: dict[MetricName, GateRule] = Field(min_length=1)
+    champion_environment: str = Field(
+        "prod", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="config/<env>.yaml whose pin is the champion"
+    )
     on_split_mismatch: Literal["compare", "fail"] = Field(
         "compare",
         description="a champion evaluated on another test split: compare anyway (noted) or refuse",

@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from deploy.backends import Backend
     from deploy.workspace import Workspace
 
-# The environment whose pin is the champion: the model serving real traffic.
-CHAMPION_ENV = "prod"
-
 Outcome = Literal["promoted", "rejected", "already_champion"]
 
 
@@ -83,9 +80,13 @@ def promote(
     branch: bool = False,
     *,
     dry_run: bool = False,
-    champion_env: str = CHAMPION_ENV,
+    champion_env: str | None = None,
 ) -> PromotionResult:
-    """Gate the candidate against the champion; on pass pin it in every environment file."""
+    """Gate the candidate against the champion; on pass pin it in every environment file.
+
+    The champion is the pin of `gate.champion_environment` (the model serving real traffic).
+    """
+    champion_env = champion_env or backend.pipeline.gate.champion_environment
     group = backend.pipeline.registry.model_package_group
     registry = backend.registry()
     candidate = registry.resolve(group, version)
