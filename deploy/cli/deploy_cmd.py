@@ -34,6 +34,13 @@ class ConsoleReporter:
     def traffic(self, snapshot: dict[str, Any]) -> None:
         parts = []
         for v in snapshot.get("variants", []):
+            if "status" in v:  # SageMaker: per-fleet status from PendingDeploymentSummary, no request metrics
+                message = f" ({v['message']})" if v.get("message") else ""
+                parts.append(
+                    f"{v.get('name')}(v{v.get('version', '?')}, {v.get('fleet', '?')}) weight {v.get('weight', '?')} "
+                    f"instances {v.get('instances', '?')} {v['status']}{message}"
+                )
+                continue
             parts.append(
                 f"{v.get('name')}(v{v.get('version', '?')}) {v.get('weight', '?')}% "
                 f"req {v.get('requests', 0)} err {v.get('errors', 0)} p99 {v.get('p99_ms', 0):.1f}ms"

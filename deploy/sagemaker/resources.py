@@ -118,5 +118,8 @@ def capture_state(live: dict[str, Any] | None, desired: DataCapture, default_uri
     destination = live.get("DestinationS3Uri")
     if desired.destination_s3_uri is None and destination == default_uri:
         destination = None
-    return {"enabled": True, "sampling_percentage": live.get("InitialSamplingPercentage"),
-            "destination_s3_uri": destination}  # fmt: skip
+    return {
+        "enabled": True,
+        "sampling_percentage": live.get("InitialSamplingPercentage"),
+        "destination_s3_uri": destination,
+    }

@@ -1,0 +1,276 @@
+"""The SageMaker endpoint adapter: plan, blue/green deploy with auto-rollback, and invoke (control plane).
+
+`describe` reads the endpoint, its config and that config's tags, the endpoint's policy tag,
+the managed CloudWatch alarms and the variant's autoscaling, and reports them in the
+`LiveState` shape `mlops plan` compares with git. `deploy` puts the alarms first (the
+rollback needs them), creates the model and endpoint config under deterministic names,
+then CreateEndpoint or UpdateEndpoint with the `DeploymentConfig` built from the policy,
+follows it to the end (`deploy.sagemaker.rollout`), sets autoscaling, records the policy
+and prunes superseded configs and models. A change of alarms, policy or autoscaling alone
+moves no traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from deploy.config.schema import Autoscaling, EnvironmentConfig, PipelineConfig
+from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, EndpointBackend, Invocation, LiveState
+from deploy.errors import DeployError
+from deploy.registry import Registry
+from deploy.sagemaker import resources as res
+from deploy.sagemaker.alarms import RollbackAlarms
+from deploy.sagemaker.autoscaling import VariantScaling
+from deploy.sagemaker.catalog import Catalog, Resources
+from deploy.sagemaker.deployment_config import deployment_config, follow_timeout_seconds
+from deploy.sagemaker.invocation import invoke_endpoint
+from deploy.sagemaker.retention import Retention
+from deploy.sagemaker.rollout import Rollout, Serving, Target
+from deploy.sagemaker.session import SETUP_CODES, translated
+from deploy.sagemaker.settings import Settings
+
+BUSY = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+
+
+def error_text(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{exc.operation_name}: {error.get('Code', '?')}: {error.get('Message', '')}"
+
+
+class SageMakerEndpoints(EndpointBackend):
+    def __init__(
+        self,
+        session: Any,
+        pipeline: PipelineConfig,
+        registry: Registry | None = None,
+        *,
+        poll_seconds: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.session = session  # anything with .client(service_name), e.g. `AwsSession`
+        self.pipeline = pipeline
+        self.registry = registry  # the pinned model arrives resolved in `DesiredState`
+        self.poll_seconds = pipeline.sagemaker.poll_seconds if poll_seconds is None else poll_seconds
+        self.sleep = sleep
+        self.clock = clock
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.resolve(self.pipeline.sagemaker)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.sagemaker, self.settings)
+
+    @property
+    def sagemaker(self) -> Any:
+        return self.session.client("sagemaker")
+
+    def label(self, version: int | None) -> str:
+        group = self.pipeline.registry.model_package_group
+        return f"{group} v{version}" if version is not None else "a model not deployed by mlops"
+
+    # ------------------------------------------------------------------ plan
+
+    @translated
+    def describe(self, env: str, cfg: EnvironmentConfig) -> LiveState | None:
+        try:
+            return self._describe(env, cfg)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in SETUP_CODES:
+                raise
+            raise DeployError(f"{env}: reading endpoint '{cfg.endpoint.name}' failed: {error_text(exc)}") from None
+
+    def _describe(self, env: str, cfg: EnvironmentConfig) -> LiveState | None:
+        endpoint = self.catalog.find(self.sagemaker.describe_endpoint, EndpointName=cfg.endpoint.name)
+        if endpoint is None:
+            return None
+        return LiveState(
+            endpoint_name=cfg.endpoint.name,
+            status=endpoint["EndpointStatus"],
+            **self.catalog.live_config(endpoint, cfg),
+            deployment=res.decode_policy(self.catalog.tags(endpoint["EndpointArn"]).get(res.TAG_POLICY)),
+            alarms=RollbackAlarms(self.session.client("cloudwatch"), env, cfg).read(),
+            autoscaling=self._scaling(cfg).read(cfg.endpoint.autoscaling),
+            config_name=endpoint["EndpointConfigName"],
+            failure_reason=endpoint.get("FailureReason"),
+        )
+
+    # ------------------------------------------------------------------ deploy
+
+    @translated
+    def deploy(self, desired: DesiredState, live: LiveState | None, reporter: DeployReporter) -> DeployOutcome:
+        try:
+            return self._deploy(desired, live, reporter)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in SETUP_CODES:
+                raise
+            raise DeployError(
+                f"{desired.env}: deploy to endpoint '{desired.config.endpoint.name}' failed: {error_text(exc)}"
+            ) from None
+
+    def _deploy(self, desired: DesiredState, live: LiveState | None, reporter: DeployReporter) -> DeployOutcome:
+        cfg, env = desired.config, desired.env
+        if live is not None:
+            self._check_ready(env, live)
+        alarms = RollbackAlarms(self.session.client("cloudwatch"), env, cfg)
+        removed = alarms.apply()
+        reporter.event(
+            f"alarms as code: {', '.join(a.name for a in cfg.alarms) or 'none'}"
+            + (f"; deleted {', '.join(removed)}" if removed else "")
+        )
+        plan = self.catalog.plan(desired)
+        if live is None:
+            described = self._create(desired, plan, reporter)
+            summary = f"{env}: created endpoint '{cfg.endpoint.name}' with {desired.model.label} ('{plan.config_name}')"
+        elif live.config_name != plan.config_name:
+            described = self._update(desired, live, plan, reporter, alarms)
+            summary = (
+                f"{env}: {desired.model.label} serves endpoint '{cfg.endpoint.name}' ('{plan.config_name}', "
+                f"{cfg.deployment.strategy}), replacing {self.label(live.model_version)}"
+            )
+        else:
+            described = self.sagemaker.describe_endpoint(EndpointName=cfg.endpoint.name)
+            summary = f"{env}: {desired.model.label} already serving; updated the configuration, no traffic shift"
+        return self._finish(desired, live, plan, described, reporter, summary)
+
+    def _finish(
+        self,
+        desired: DesiredState,
+        live: LiveState | None,
+        plan: Resources,
+        described: dict[str, Any],
+        reporter: DeployReporter,
+        summary: str,
+    ) -> DeployOutcome:
+        cfg = desired.config
+        scaled = self._scaling(cfg).apply(cfg.endpoint.autoscaling)
+        if scaled:
+            reporter.event(scaled)
+        policy = {**plan.tags, res.TAG_POLICY: res.encode_policy(cfg.deployment)}
+        self.sagemaker.add_tags(ResourceArn=described["EndpointArn"], Tags=res.tag_list(policy))
+        previous = live.config_name if live else None
+        pruned = Retention(self.sagemaker, cfg.endpoint.name, cfg.endpoint.keep_previous).prune(
+            plan.config_name, previous
+        )
+        if pruned:
+            reporter.event(f"removed superseded {', '.join(pruned)} (keeping {cfg.endpoint.keep_previous} previous)")
+        details = {
+            "endpoint": cfg.endpoint.name,
+            "endpoint_config": plan.config_name,
+            "model": plan.model_name,
+            "previous_config": previous,
+            "pruned": pruned,
+        }
+        return DeployOutcome(summary, details)
+
+    def _check_ready(self, env: str, live: LiveState) -> None:
+        name, status, reason = live.endpoint_name, live.status, live.failure_reason or "no reason given"
+        if status in BUSY:
+            raise DeployError(
+                f"{env}: endpoint '{name}' is {status}: another deployment is under way; "
+                f"wait for it (`mlops plan --env {env}`) and deploy again"
+            )
+        if status == "Failed":
+            raise DeployError(
+                f"{env}: endpoint '{name}' is Failed ({reason}): delete it "
+                f"(`aws sagemaker delete-endpoint --endpoint-name {name}`) and deploy again"
+            )
+        if status != "InService":
+            raise DeployError(f"{env}: endpoint '{name}' is {status} ({reason}): fix it in the console first")
+
+    def _create(self, desired: DesiredState, plan: Resources, reporter: DeployReporter) -> dict[str, Any]:
+        cfg = desired.config
+        self.catalog.ensure(desired, plan, reporter)
+        tags = {**plan.tags, res.TAG_POLICY: res.encode_policy(cfg.deployment)}
+        self.sagemaker.create_endpoint(
+            EndpointName=cfg.endpoint.name, EndpointConfigName=plan.config_name, Tags=res.tag_list(tags)
+        )
+        reporter.event(f"CreateEndpoint '{cfg.endpoint.name}' (new endpoints take 5–30 min)")
+        target = self._target(desired, plan, creating=True, baseline=None)
+        return self._rollout(desired, reporter).follow(target, Serving())
+
+    def _update(
+        self,
+        desired: DesiredState,
+        live: LiveState,
+        plan: Resources,
+        reporter: DeployReporter,
+        alarms: RollbackAlarms,
+    ) -> dict[str, Any]:
+        cfg = desired.config
+        self.catalog.ensure(desired, plan, reporter)
+        scaling = self._scaling(cfg)
+        unscaled = live.instance_type != cfg.endpoint.instance_type and scaling.deregister()
+        if unscaled:
+            reporter.event("autoscaling deregistered: SageMaker cannot change the instance type of a scaled variant")
+        request = deployment_config(cfg.deployment, [a.name for a in cfg.alarms])
+        self.sagemaker.update_endpoint(
+            EndpointName=cfg.endpoint.name,
+            EndpointConfigName=plan.config_name,
+            RetainAllVariantProperties=False,
+            DeploymentConfig=request,
+        )
+        reporter.event(
+            f"UpdateEndpoint '{cfg.endpoint.name}' → '{plan.config_name}': blue/green "
+            f"{request['BlueGreenUpdatePolicy']['TrafficRoutingConfiguration']['Type']}, "
+            f"rollback alarms: {', '.join(a.name for a in cfg.alarms) or 'none'}"
+        )
+        previous = Serving(live.config_name, live.model_version, self.label(live.model_version))
+        target = self._target(desired, plan, creating=False, baseline=live.failure_reason)
+        try:
+            return self._rollout(desired, reporter, alarms).follow(target, previous)
+        except DeployError:
+            if unscaled and live.autoscaling and live.autoscaling.get("enabled"):
+                self._restore_scaling(scaling, live.autoscaling, reporter)
+            raise
+
+    def _restore_scaling(self, scaling: VariantScaling, setting: dict[str, Any], reporter: DeployReporter) -> None:
+        try:
+            scaling.apply(Autoscaling.model_validate(setting))
+            reporter.event("autoscaling of the previous fleet registered again")
+        except ClientError as exc:  # the deploy failure is the news; this is a footnote to it
+            reporter.event(f"could not register autoscaling again ({error_text(exc)}): run `mlops deploy` after a fix")
+
+    def _target(self, desired: DesiredState, plan: Resources, *, creating: bool, baseline: str | None) -> Target:
+        cfg = desired.config
+        timeout = follow_timeout_seconds(cfg.deployment, creating=creating)
+        return Target(
+            desired.env,
+            cfg.endpoint.name,
+            plan.config_name,
+            desired.model.version,
+            desired.model.label,
+            creating,
+            timeout,
+            baseline,
+        )
+
+    def _rollout(
+        self, desired: DesiredState, reporter: DeployReporter, alarms: RollbackAlarms | None = None
+    ) -> Rollout:
+        firing = alarms.firing if alarms else list
+        return Rollout(
+            self.sagemaker, reporter, poll_seconds=self.poll_seconds, sleep=self.sleep, clock=self.clock, firing=firing
+        )
+
+    # ------------------------------------------------------------------ invoke
+
+    @translated
+    def invoke(
+        self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
+    ) -> Invocation:
+        runtime = self.session.client("sagemaker-runtime")
+        return invoke_endpoint(runtime, cfg.endpoint.name, body, content_type, accept)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _scaling(self, cfg: EnvironmentConfig) -> VariantScaling:
+        client = self.session.client("application-autoscaling")
+        return VariantScaling(client, cfg.endpoint.name, cfg.endpoint.variant_name)
