@@ -112,7 +112,10 @@ def test_sagemaker_write_actions_are_scoped_to_the_project(resources):
 
 def test_alarm_permissions_are_scoped(resources):
     for name, statement in statements(resources):
-        if {"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"} & set(actions(statement)):
+        granted = set(actions(statement))
+        if granted == {"cloudwatch:DescribeAlarms"}:
+            continue  # read-only, and an unfiltered listing is not limited by alarm ARNs
+        if {"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"} & granted:
             assert statement["Resource"] == {
                 "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${ProjectName}-*"
             }, name
