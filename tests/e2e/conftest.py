@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from deploy.local.endpoints import LocalEndpoints
 from deploy.promotion.pins import plan_pins, write_pins
 from deploy.registry import ModelVersion
 from deploy.workspace import Workspace
+from tests.e2e.moto_server import BUCKET, REGION, ROLE_ARN
 
 REPO = Path(__file__).resolve().parents[2]
 # Bakes and alarm periods of the loop tests: canary 300 s → 1.5 s per step, alarm period 60 s → 0.3 s.
@@ -105,3 +107,35 @@ def local_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
                 process = loop.process(env)
                 if process is not None:
                     process.stop()
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """A moto server on loopback, reached through AWS_ENDPOINT_URL as AWS would be."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    # Servers in one process share moto's state: start every test from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).close()
+    env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "MLOPS_BUCKET": BUCKET,
+        "SAGEMAKER_ROLE_ARN": ROLE_ARN,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    try:
+        yield endpoint
+    finally:
+        server.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -19,41 +18,10 @@ import pytest
 from deploy.cli.app import main
 from deploy.config.schema import ModelPin
 from deploy.promotion.pins import plan_pins, write_pins
+from tests.e2e.moto_server import BUCKET, ROLE_ARN
 
-REGION = "us-east-1"
-BUCKET = "churn-artifacts-e2e"
 GROUP = "churn-classifier"
-ROLE_ARN = "arn:aws:iam::123456789012:role/churn-sagemaker-execution"
 ARTIFACT = b"model.tar.gz bytes"
-
-
-@pytest.fixture
-def moto_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    env = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "MLOPS_BUCKET": BUCKET,
-        "SAGEMAKER_ROLE_ARN": ROLE_ARN,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    try:
-        yield endpoint
-    finally:
-        server.stop()
 
 
 def register_package() -> tuple[str, str]:
