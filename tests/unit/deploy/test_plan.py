@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from deploy.config import load_environment
 from deploy.endpoints import LiveState
-from deploy.endpoints.plan import desired_fields, diff, render_markdown, render_text
+from deploy.endpoints.plan import desired_fields, diff, matching_live_state, render_markdown, render_text
 from tests.conftest import REPO
 
 SHA = "a" * 64
@@ -18,19 +18,7 @@ def pinned_prod():
 
 
 def live_matching(cfg) -> LiveState:
-    fields = desired_fields(cfg)
-    return LiveState(
-        endpoint_name=cfg.endpoint.name,
-        status="InService",
-        model_version=3,
-        model_sha256=SHA,
-        instance_type=fields["endpoint.instance_type"],
-        instance_count=fields["endpoint.instance_count"],
-        data_capture=fields["endpoint.data_capture"],
-        autoscaling=fields["endpoint.autoscaling"],
-        deployment=fields["deployment"],
-        alarms=fields["alarms"],
-    )
+    return matching_live_state(cfg)
 
 
 def test_no_endpoint_means_everything_changes() -> None:

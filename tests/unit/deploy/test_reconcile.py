@@ -12,7 +12,7 @@ import pytest
 from deploy.config import load_environment, load_pipeline
 from deploy.endpoints import DeployOutcome, EndpointBackend, Invocation, LiveState
 from deploy.endpoints.lock import deploy_lock
-from deploy.endpoints.plan import desired_fields
+from deploy.endpoints.plan import matching_live_state
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.errors import DeployError
 from deploy.local.backend import LocalBackend
@@ -29,19 +29,7 @@ class RecordingEndpoints(EndpointBackend):
 
     def deploy(self, desired, live, reporter):
         self.deploys.append(desired.model.version)
-        f = desired_fields(desired.config)
-        self.live = LiveState(
-            endpoint_name=desired.config.endpoint.name,
-            status="InService",
-            model_version=f["model.version"],
-            model_sha256=f["model.sha256"],
-            instance_type=f["endpoint.instance_type"],
-            instance_count=f["endpoint.instance_count"],
-            data_capture=f["endpoint.data_capture"],
-            autoscaling=f["endpoint.autoscaling"],
-            deployment=f["deployment"],
-            alarms=f["alarms"],
-        )
+        self.live = matching_live_state(desired.config)
         return DeployOutcome(summary=f"serving v{desired.model.version}")
 
     def invoke(self, env, cfg, body, content_type, accept="application/json"):
