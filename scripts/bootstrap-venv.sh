@@ -12,9 +12,14 @@ ensure_venv() {
   local stamp
   stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-${extras//[^a-z]/_}"
   if [ ! -f "$stamp" ]; then
-    echo "installing the project into .venv (extras: ${extras:-none})…" >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
+    echo "installing the project into .venv (extras: ${extras:-none}); log: .venv/install.log" >&2
+    if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+      .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras:+[$extras]}"; } \
+      >.venv/install.log 2>&1; then
+      tail -n 30 .venv/install.log >&2
+      echo "error: installing the project failed (full log: .venv/install.log)" >&2
+      exit 1
+    fi
     touch "$stamp"
   fi
 }
