@@ -1,0 +1,22 @@
+"""Building blocks shared by the config schemas: strict models and SageMaker's name rules (control plane)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# SageMaker resource names: alphanumerics and hyphens, at most 63 characters.
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+SageMakerName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
+InstanceType = Annotated[str, Field(pattern=INSTANCE_TYPE_PATTERN)]
+Seconds3600 = Annotated[int, Field(ge=0, le=3600)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)

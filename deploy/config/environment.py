@@ -1,0 +1,183 @@
+"""The schema of `config/<env>.yaml`: model pin, endpoint, deployment policy, alarms, smoke test.
+
+Runs on the control plane. Both backends read these fields; the `local` block only tunes the
+local endpoints. The limits are SageMaker's (DeploymentConfig ranges, instance counts), so a
+bad change fails in the pull request, not in the deploy.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from deploy.config.base import (
+    SHA256_PATTERN,
+    InstanceType,
+    SageMakerName,
+    Seconds3600,
+    Strict,
+)
+
+
+class ModelPin(Strict):
+    """What `mlops promote` writes; empty until the first promotion."""
+
+    version: int | None = Field(None, ge=1)
+    package_arn: str | None = Field(None, pattern=r"^(arn:aws[a-z-]*:sagemaker:.+|local://.+)$")
+    sha256: str | None = Field(None, pattern=SHA256_PATTERN)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ModelPin:
+        if (self.version is None) != (self.sha256 is None):
+            raise ValueError("version and sha256 are pinned together: set both or neither")
+        return self
+
+    @property
+    def pinned(self) -> bool:
+        return self.version is not None
+
+
+class DataCapture(Strict):
+    enabled: bool = False
+    sampling_percentage: int = Field(20, ge=0, le=100)
+    destination_s3_uri: str | None = Field(None, pattern=r"^s3://.+")
+
+
+class Autoscaling(Strict):
+    enabled: bool = False
+    min_capacity: int = Field(1, ge=1)
+    max_capacity: int = Field(4, ge=1)
+    target_invocations_per_instance: float = Field(1000, gt=0)
+    scale_in_cooldown_seconds: int = Field(300, ge=0)
+    scale_out_cooldown_seconds: int = Field(60, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(f"min_capacity {self.min_capacity} exceeds max_capacity {self.max_capacity}")
+        return self
+
+
+class EndpointConfig(Strict):
+    name: SageMakerName
+    variant_name: SageMakerName = Field("AllTraffic", description="kept across updates (SageMaker rule)")
+    instance_type: InstanceType = "ml.m5.large"
+    instance_count: int = Field(1, ge=1, le=100)
+    data_capture: DataCapture = Field(default_factory=DataCapture)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    keep_previous: int = Field(3, ge=1, le=50, description="superseded models/configs kept for rollback")
+
+
+Strategy = Literal["all_at_once", "canary", "linear"]
+
+
+class DeploymentPolicy(Strict):
+    strategy: Strategy = "all_at_once"
+    canary_percent: int = Field(10, ge=1, le=50, description="CANARY: share of capacity, ≤ 50 %")
+    linear_step_percent: int = Field(20, ge=10, le=50, description="LINEAR: step, 10–50 %")
+    wait_seconds: Seconds3600 = Field(300, description="bake per step (WaitIntervalInSeconds)")
+    termination_wait_seconds: Seconds3600 = 120
+    max_execution_timeout_seconds: int = Field(1800, ge=600, le=28800)
+
+    @model_validator(mode="after")
+    def _arithmetic(self) -> DeploymentPolicy:
+        if self.strategy == "linear" and 100 % self.linear_step_percent:
+            raise ValueError(
+                f"linear_step_percent {self.linear_step_percent} does not divide 100 "
+                "(allowed: 10, 20, 25, 50); the last step would never reach full traffic"
+            )
+        if self.total_bake_seconds() > self.max_execution_timeout_seconds:
+            raise ValueError(
+                f"the bake steps need {self.total_bake_seconds()} s, more than "
+                f"max_execution_timeout_seconds {self.max_execution_timeout_seconds}"
+            )
+        return self
+
+    def traffic_steps(self) -> list[int]:
+        """Percent of traffic on the new (green) variant after each step."""
+        if self.strategy == "canary":
+            return [self.canary_percent, 100]
+        if self.strategy == "linear":
+            return list(range(self.linear_step_percent, 101, self.linear_step_percent))
+        return [100]
+
+    def total_bake_seconds(self) -> int:
+        return self.wait_seconds * len(self.traffic_steps())
+
+
+AlarmMetric = Literal["Invocation5XXErrors", "Invocation4XXErrors", "Invocations", "ModelLatency", "OverheadLatency"]
+Comparison = Literal[
+    "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
+]
+
+
+class AlarmConfig(Strict):
+    """One CloudWatch alarm on the endpoint variant (AWS/SageMaker namespace).
+
+    Latency metrics are in microseconds, as CloudWatch reports them.
+    """
+
+    name: SageMakerName
+    metric: AlarmMetric
+    statistic: str = Field("Sum", pattern=r"^(Sum|Average|Maximum|Minimum|SampleCount|p\d{1,2}(\.\d+)?)$")
+    threshold: float = Field(ge=0)
+    comparison: Comparison = "GreaterThanOrEqualToThreshold"
+    period_seconds: int = Field(60, ge=10, le=86400)
+    evaluation_periods: int = Field(1, ge=1, le=100)
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value not in (10, 30) and value % 60:
+            raise ValueError("CloudWatch periods are 10, 30 or a multiple of 60 seconds")
+        return value
+
+
+class SmokePayload(Strict):
+    name: str
+    content_type: Literal["application/json", "text/csv"] = "application/json"
+    body: str | dict | list
+    expect_rows: int = Field(1, ge=1)
+
+
+class SmokeConfig(Strict):
+    payloads: list[SmokePayload] = Field(min_length=1)
+    requests: int = Field(20, ge=1, le=10000, description="requests per payload for the latency budget")
+    p95_latency_ms: float = Field(300, gt=0)
+
+
+class LocalConfig(Strict):
+    """How the local backend plays this environment on one machine."""
+
+    port: int = Field(ge=1024, le=65535)
+    time_scale: float = Field(
+        0.01, gt=0, le=1, description="local bake and alarm periods = configured seconds × time_scale"
+    )
+    workers: int = Field(2, ge=1, le=32)
+
+
+class EnvironmentConfig(Strict):
+    model: ModelPin = Field(default_factory=ModelPin)
+    endpoint: EndpointConfig
+    deployment: DeploymentPolicy = Field(default_factory=DeploymentPolicy)
+    alarms: list[AlarmConfig] = Field(default_factory=list, max_length=10)
+    smoke: SmokeConfig
+    approve_on_deploy: bool = Field(
+        False, description="mark the model package Approved after a successful deploy (prod)"
+    )
+    local: LocalConfig
+
+    @model_validator(mode="after")
+    def _policy_fits_endpoint(self) -> EnvironmentConfig:
+        strategy = self.deployment.strategy
+        if strategy != "all_at_once" and self.endpoint.instance_count < 2:
+            raise ValueError(
+                f"a {strategy} deployment needs endpoint.instance_count ≥ 2 (found {self.endpoint.instance_count})"
+            )
+        if strategy != "all_at_once" and not self.alarms:
+            raise ValueError(f"a {strategy} deployment needs at least one alarm to roll back on")
+        names = [a.name for a in self.alarms]
+        if len(set(names)) != len(names):
+            raise ValueError("alarm names must be unique")
+        return self
