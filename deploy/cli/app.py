@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 
@@ -10,6 +11,19 @@ import typer
 
 from deploy.cli.console import err, fail
 from deploy.errors import ExitCode, MlopsError
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """click's usage errors, and those of the click copy newer typer releases vendor as `typer._click`."""
+    errors: list[type[Exception]] = [click.ClickException]
+    with contextlib.suppress(ImportError):
+        errors.append(importlib.import_module("typer._click").ClickException)
+    return tuple(errors)
+
+
+USAGE_ERRORS = _usage_errors()
+ABORTS = (KeyboardInterrupt, click.exceptions.Abort, typer.Abort)
+EXITS = (click.exceptions.Exit, typer.Exit)
 
 app = typer.Typer(
     name="mlops",
@@ -43,12 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.details[1:]:
             err.print(f"  {line}", markup=False)
         return int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except ABORTS:
         fail("interrupted")
         return int(ExitCode.INTERRUPTED)
-    except click.exceptions.Exit as exc:
+    except EXITS as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except USAGE_ERRORS as exc:
         exc.show()
         return exc.exit_code
     return result if isinstance(result, int) else 0

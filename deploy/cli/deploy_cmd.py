@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import nullcontext
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,12 @@ from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import assert_smoke, run_smoke
 from deploy.endpoints.traffic import start_replay
 from deploy.errors import ExitCode, MlopsError
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+
 
 EnvOption = typer.Option(..., "--env", "-e", help="environment: config/<env>.yaml")
 
@@ -55,7 +62,7 @@ class ConsoleReporter:
 def plan(
     env: str = EnvOption,
     backend: str = BackendOption,
-    fmt: str = typer.Option("text", "--format", help="text or markdown"),
+    fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, or markdown for a PR comment"),
     output: Path = typer.Option(None, "--output", "-o", help="also write the plan to this file"),
 ) -> int:
     """Show what a deploy would change; exit 0 if nothing, 10 if something would change."""
@@ -63,7 +70,7 @@ def plan(
     cfg = ctx.environment(env)
     live = ctx.backend.endpoints().describe(env, cfg)
     changes = diff(cfg, live)
-    render = render_markdown if fmt == "markdown" else render_text
+    render = render_markdown if fmt is PlanFormat.markdown else render_text
     text = render(env, cfg.endpoint.name, live, changes)
     out.print(text, markup=False)
     if output:
@@ -84,7 +91,8 @@ def deploy(
     """Reconcile the endpoint to config/<env>.yaml with its deployment policy."""
     ctx = Context(backend)
     cfg = ctx.environment(env)
-    err.print(f"deploy [bold]{env}[/] on {ctx.backend.name}: {ctx.group} v{cfg.model.version}")
+    pinned = f"{ctx.group} v{cfg.model.version}" if cfg.model.pinned else "no model pinned"
+    err.print(f"deploy [bold]{env}[/] on {ctx.backend.name}: {pinned}")
     replay = start_replay(ctx.backend, env, cfg, traffic, traffic_rps) if traffic else None
     try:
         with replay or nullcontext():
@@ -121,7 +129,9 @@ def smoke(env: str = EnvOption, backend: str = BackendOption) -> int:
 def invoke(
     env: str = EnvOption,
     backend: str = BackendOption,
-    file: Path = typer.Option(None, "--file", "-f", help="request body; stdin if omitted"),
+    file: Path = typer.Option(
+        None, "--file", "-f", help="request body; stdin if omitted", exists=True, dir_okay=False, readable=True
+    ),
     content_type: str = typer.Option("application/json", "--content-type", "-t"),
     accept: str = typer.Option("application/json", "--accept"),
 ) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from deploy.cli.console import err, out
 from deploy.cli.context import BackendOption, Context
+from deploy.errors import RegistryError
 from deploy.registry import ModelVersion
 
 models_app = typer.Typer(help="Inspect and manage model versions in the registry.", no_args_is_help=True)
@@ -95,15 +97,18 @@ def reject(version: int, reason: str = typer.Option(..., "--reason", help="why")
 
 @models_app.command("register")
 def register_artifact(
-    path: Path = typer.Argument(..., help="an existing model.tar.gz"),
-    evaluation: Path = typer.Option(None, "--evaluation", help="its evaluation.json, if you have one"),
+    path: Path = typer.Argument(..., help="an existing model.tar.gz", exists=True, dir_okay=False, readable=True),
+    evaluation: Path = typer.Option(
+        None, "--evaluation", help="its evaluation.json, if you have one", exists=True, dir_okay=False
+    ),
     backend: str = BackendOption,
 ) -> int:
     """Register an existing model.tar.gz as a new version (PendingManualApproval)."""
+    _check_artifact(path)
+    metrics = _read_evaluation(evaluation) if evaluation else {}
     ctx = Context(backend)
     registry = ctx.backend.registry()
     uri, digest = registry.store_artifact(path)
-    metrics = json.loads(evaluation.read_text()) if evaluation else {}
     mv = registry.register(
         ctx.group,
         artifact_uri=uri,
@@ -114,6 +119,27 @@ def register_artifact(
     )
     err.print(f"[green]registered {mv.label}[/] sha256 {digest[:12]}…")
     return 0
+
+
+def _check_artifact(path: Path) -> None:
+    """Refuse what is not a gzip tar before it reaches the registry (a deploy would fail much later)."""
+    try:
+        with tarfile.open(path, mode="r:gz") as tar:
+            names = tar.getnames()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise RegistryError(f"{path}: not a model.tar.gz ({exc})") from None
+    if not names:
+        raise RegistryError(f"{path}: the archive is empty")
+
+
+def _read_evaluation(path: Path) -> dict:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RegistryError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise RegistryError(f"{path}: expected a JSON object in SageMaker's model-quality shape")
+    return document
 
 
 def register(app: typer.Typer) -> None:
