@@ -21,6 +21,7 @@ from deploy.local.endpoints import LocalEndpoints
 from deploy.promotion.pins import plan_pins, write_pins
 from deploy.registry import ModelVersion
 from deploy.workspace import Workspace
+from tests.aws_account import use_fake_account
 from tests.e2e.moto_server import BUCKET, REGION, ROLE_ARN
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,21 +121,9 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[s
     endpoint = f"http://{host}:{port}"
     # Servers in one process share moto's state: start every test from an empty account.
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).close()
-    env = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "MLOPS_BUCKET": BUCKET,
-        "SAGEMAKER_ROLE_ARN": ROLE_ARN,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    use_fake_account(
+        monkeypatch, tmp_path, REGION, AWS_ENDPOINT_URL=endpoint, MLOPS_BUCKET=BUCKET, SAGEMAKER_ROLE_ARN=ROLE_ARN
+    )
     try:
         yield endpoint
     finally:

@@ -12,14 +12,12 @@ from moto import mock_aws
 from deploy.config.schema import DataConfig
 from deploy.errors import ConfigError
 from deploy.pipeline import data
+from tests.aws_account import use_fake_account
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    use_fake_account(monkeypatch, tmp_path, "us-east-1")
     with mock_aws():
         client = boto3.client("s3")
         client.create_bucket(Bucket="data")

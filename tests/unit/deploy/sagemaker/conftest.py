@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.aws_account import use_fake_account
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/churn-sagemaker-execution"
@@ -23,21 +25,7 @@ GROUP = "churn-classifier"
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     """Fake credentials and a region; no endpoint override, no shared config, no instance metadata."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "MLOPS_BUCKET", "SAGEMAKER_ROLE_ARN"):
-        monkeypatch.delenv(name, raising=False)
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
+    return use_fake_account(monkeypatch, tmp_path, REGION)
 
 
 @pytest.fixture
