@@ -33,10 +33,6 @@ class PayloadError(Exception):
         self.status = status
         self.reason = reason
 
-    @property
-    def status_code(self) -> int:
-        return self.status
-
 
 @dataclass(frozen=True)
 class Features:

@@ -34,18 +34,6 @@ def desired_fields(cfg: EnvironmentConfig) -> dict[str, Any]:
     }
 
 
-def matching_live_state(cfg: EnvironmentConfig, status: str = "InService", **extra: Any) -> LiveState:
-    """The live state of an endpoint that serves exactly what `cfg` says (what a deploy leaves)."""
-    f = desired_fields(cfg)
-    return LiveState(
-        endpoint_name=cfg.endpoint.name, status=status, model_version=f["model.version"],
-        model_sha256=f["model.sha256"], package_arn=cfg.model.package_arn,
-        instance_type=f["endpoint.instance_type"], instance_count=f["endpoint.instance_count"],
-        data_capture=f["endpoint.data_capture"], autoscaling=f["endpoint.autoscaling"],
-        deployment=f["deployment"], alarms=f["alarms"], **extra,
-    )  # fmt: skip
-
-
 def live_fields(live: LiveState) -> dict[str, Any]:
     return {
         "model.version": live.model_version,

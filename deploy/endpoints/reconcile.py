@@ -9,7 +9,7 @@ environment with `approve_on_deploy` marks the model Approved with its audit tra
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from deploy.backends import Backend
 from deploy.config.schema import EnvironmentConfig
@@ -29,7 +29,6 @@ class DeployReport:
     live_before: LiveState | None
     outcome: DeployOutcome | None = None
     approved: bool = False
-    notes: list[str] = field(default_factory=list)
 
     @property
     def noop(self) -> bool:

@@ -95,9 +95,6 @@ class WindowStats:
     latency: Histogram  # end-to-end, microseconds: any other percentile of the window
     model_latency: Histogram
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {k: v for k, v in self.__dict__.items() if not isinstance(v, Histogram)}
-
 
 @dataclass(frozen=True)
 class VariantMetrics:

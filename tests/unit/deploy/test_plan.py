@@ -6,8 +6,9 @@ from dataclasses import replace
 
 from deploy.config import load_environment
 from deploy.endpoints import LiveState
-from deploy.endpoints.plan import desired_fields, diff, matching_live_state, render_markdown, render_text
+from deploy.endpoints.plan import desired_fields, diff, render_markdown, render_text
 from tests.conftest import REPO
+from tests.unit.deploy.live_state import matching_live_state
 
 SHA = "a" * 64
 

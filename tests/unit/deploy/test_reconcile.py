@@ -12,11 +12,11 @@ import pytest
 from deploy.config import load_environment, load_pipeline
 from deploy.endpoints import DeployOutcome, EndpointBackend, Invocation, LiveState
 from deploy.endpoints.lock import deploy_lock
-from deploy.endpoints.plan import matching_live_state
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.errors import DeployError
 from deploy.local.backend import LocalBackend
 from deploy.workspace import Workspace
+from tests.unit.deploy.live_state import matching_live_state
 
 
 class RecordingEndpoints(EndpointBackend):
