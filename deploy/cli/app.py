@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
+from importlib import metadata
 import sys
 
-import click
 import typer
+import typer.core
 
 from deploy.cli.console import err, fail
 from deploy.errors import ExitCode, MlopsError
 
 
-def _usage_errors() -> tuple[type[Exception], ...]:
-    """click's usage errors, and those of the click copy newer typer releases vendor as `typer._click`."""
-    errors: list[type[Exception]] = [click.ClickException]
-    with contextlib.suppress(ImportError):
-        errors.append(importlib.import_module("typer._click").ClickException)
-    return tuple(errors)
+# The click that typer runs on: its vendored copy (`typer._click` in newer releases) or, in older
+# releases, the `click` distribution typer depended on. Taken from typer itself, so the CLI never
+# imports a distribution that `[project.dependencies]` does not declare.
+_click = getattr(typer.core, "_click", None) or typer.core.click
 
-
-USAGE_ERRORS = _usage_errors()
-ABORTS = (KeyboardInterrupt, click.exceptions.Abort, typer.Abort)
-EXITS = (click.exceptions.Exit, typer.Exit)
+USAGE_ERRORS = (_click.ClickException,)
+# typer.Abort and typer.Exit are click's own classes in older releases and typer's in newer ones.
+ABORTS = (KeyboardInterrupt, typer.Abort)
+EXITS = (typer.Exit,)
 
 app = typer.Typer(
     name="mlops",
@@ -43,6 +41,29 @@ COMMAND_MODULES = (
     "deploy.cli.endpoint_cmd",
     "deploy.cli.demo_cmd",
 )
+
+
+def _version() -> str:
+    try:
+        return metadata.version("sagemaker-gitops")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlops {_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """GitOps for SageMaker models: train, register, promote, deploy — locally or on AWS."""
+
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
