@@ -10,6 +10,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"
 ruff check .
 ruff format --check ml deploy
+echo "== dependencies (every import of ml/ and deploy/ is a declared runtime dependency)"
+deptry .
 echo "== config"
 mlops config validate
 mlops config schema --check
@@ -20,4 +22,4 @@ check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 check-jsonschema --builtin-schema vendor.github-actions .github/actions/setup/action.yml
 cfn-lint deploy/bootstrap/bootstrap.yaml
 echo "== pytest"
-python -m pytest "$@"
+python -m pytest -n auto "$@"

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from importlib import metadata
 import sys
+from importlib import metadata
 
 import typer
 import typer.core
 
 from deploy.cli.console import err, fail
 from deploy.errors import ExitCode, MlopsError
-
 
 # The click that typer runs on: its vendored copy (`typer._click` in newer releases) or, in older
 # releases, the `click` distribution typer depended on. Taken from typer itself, so the CLI never
