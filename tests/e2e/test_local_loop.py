@@ -213,7 +213,6 @@ def test_endpoint_start_refuses_an_environment_never_deployed(
 
 
 def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
-    began = time.monotonic()  # noqa: F841
     done = subprocess.run(
         [sys.executable, "-m", "deploy", "demo", "--workdir", str(tmp_path / "demo")],
         cwd=REPO, env={k: v for k, v in os.environ.items() if k != "MLOPS_ROOT"},
