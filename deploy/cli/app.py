@@ -61,7 +61,7 @@ def _root(
         False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """GitOps for SageMaker models: train, register, promote, deploy — locally or on AWS."""
+    """Options that apply before any command (the help text is the app's, above)."""
 
 
 for _name in COMMAND_MODULES:
