@@ -1,8 +1,9 @@
 """`mlops promote`: gate the newest model against the champion and pin it in config/ (control plane).
 
-Exit codes: 0 promoted (or already the champion, or a passing dry run), 9 rejected by the gate
-(reasons on stderr, candidate marked Rejected), 5 registry problem (e.g. the pinned champion is
-not in the registry), 3 config or git problem. In GitHub Actions it writes the step outputs
+Exit codes: 0 promoted (or already serving: the champion itself or its artifact bytes under a new
+version, an identical retrain; or a passing dry run), 9 rejected by the gate (reasons on stderr,
+candidate marked Rejected), 5 registry problem (e.g. the pinned champion is not in the registry),
+3 config or git problem. In GitHub Actions it writes the step outputs
 `promoted`, `outcome`, `version`, `branch` (promote/<group>-v<N>: created with --branch, else the
 name for the pull request action), `commit`, `title`, `body-file` and a job summary.
 """

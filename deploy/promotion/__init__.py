@@ -3,7 +3,9 @@
 `promote()` is the whole step, written once against the `Backend` interface:
 
 1. the candidate is the newest registered version (or the one asked for); the champion is the
-   version pinned in `config/prod.yaml` (none before the first promotion);
+   version pinned in `config/prod.yaml` (none before the first promotion); a candidate that is
+   the champion, or whose artifact has the champion's sha256 (an identical retrain), is already
+   serving: nothing is gated or written;
 2. `gate.evaluate_gate` compares them under the `gate:` rules of `config/pipeline.yaml`;
 3. on pass, `pins` rewrites the model pin of every environment file (only those lines), either
    in the working tree or, with `branch=True`, as one commit on `promote/<group>-v<N>`, and
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from deploy.backends import Backend
     from deploy.workspace import Workspace
 
-Outcome = Literal["promoted", "rejected", "already_champion"]
+Outcome = Literal["promoted", "rejected", "already_champion", "already_serving"]
 
 
 @dataclass
@@ -94,6 +96,12 @@ def promote(
     if champion is not None and champion.version == candidate.version:
         message = f"{candidate.label} is already the champion (config/{champion_env}.yaml): nothing to promote"
         return PromotionResult("already_champion", candidate, champion, message, summary=message, dry_run=dry_run)
+    if champion is not None and champion.sha256 == candidate.sha256:
+        message = (
+            f"{candidate.label} has the same artifact as the champion {champion.label} (config/{champion_env}.yaml, "
+            f"sha256 {candidate.sha256[:12]}): already serving, nothing to promote"
+        )
+        return PromotionResult("already_serving", candidate, champion, message, summary=message, dry_run=dry_run)
     report = evaluate_gate(candidate, champion, backend.pipeline.gate)
     if not report.passed:
         return _reject(registry, report, dry_run)

@@ -161,3 +161,25 @@ def test_split_mismatch_policy_compare_says_so(root: Path, registry: SqliteRegis
     captured = capsys.readouterr()
     assert "[!WARNING]" in captured.out and "compared anyway" in captured.out
     assert "note: the test splits differ" in captured.err
+
+
+def test_identical_retrain_is_already_serving(
+    root: Path, registry: SqliteRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    champion = register(registry, tmp_path, evaluation(0.80, 0.60, 0.80), "v1")
+    pin(root, champion)
+    retrain = register(registry, tmp_path, evaluation(0.81, 0.61, 0.81), "v1")  # same bytes, new version
+    assert retrain.version == 2 and retrain.sha256 == champion.sha256
+    before = {**env_files(root), "pipeline.yaml": (root / "config" / "pipeline.yaml").read_bytes()}
+    output, _ = github_files(root, monkeypatch)
+
+    assert main(["promote"]) == 0
+
+    assert {**env_files(root), "pipeline.yaml": (root / "config" / "pipeline.yaml").read_bytes()} == before
+    captured = capsys.readouterr()
+    assert "already serving" in captured.err and "churn-classifier v1" in captured.err
+    assert captured.out == ""
+    values = outputs(output)
+    assert values["promoted"] == "false" and values["outcome"] == "already_serving"
+    assert values["branch"] == "" and values["body-file"] == ""
+    assert registry.get("churn-classifier", 2).status == "PendingManualApproval"
