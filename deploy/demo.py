@@ -26,7 +26,7 @@ from rich.console import Console
 
 from deploy.config import load_environment, load_pipeline
 from deploy.config.schema import ModelPin
-from deploy.demo_repo import Result, Shell, copy_project, move_busy_ports
+from deploy.demo_repo import Result, Shell, copy_state
 from deploy.endpoints.smoke import payload_bytes
 from deploy.errors import ExitCode
 from deploy.local.backend import LocalBackend
@@ -195,10 +195,8 @@ def pin_on_branch(demo: Demo, version: int) -> str:
 
 def init_repo(demo: Demo, source: Path) -> None:
     demo.step("A scratch copy of the repository with its own git history")
-    count = copy_project(source, demo.repo)
-    for note in move_busy_ports(demo.repo / "config"):
+    for note in copy_state(source, demo.repo):
         demo.say(note)
-    demo.console.print(f"copied {count} files from {source} to {demo.repo}", highlight=False)
     sh = demo.shell
     demo.expect(sh.git("init", "-q", "-b", "main"), "git repository initialised")
     sh.git("config", "commit.gpgsign", "false", quiet=True)

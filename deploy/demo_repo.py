@@ -1,7 +1,9 @@
 """The scratch repository `mlops demo` works in, and how it runs commands there (control plane).
 
 The demo copies the project (tracked and untracked, not ignored files: no `.venv`, `.mlops`
-or `.git`) into a scratch folder, makes it a git repository of its own, and runs every step
+or `.git`) into a scratch folder, clears the model pins of its `config/<env>.yaml` (so a
+promotion made in your checkout does not leak into the demo: it starts from the template's
+desired state every time), makes it a git repository of its own, and runs every step
 as the command a user would type: `mlops …` as a subprocess of this Python
 (`python -m deploy`), `git …` as git. Output is streamed, indented, and kept for the checks.
 """
@@ -20,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+
+from deploy.config.schema import ModelPin
+from deploy.promotion.pins import plan_pins, write_pins
 
 IGNORED = shutil.ignore_patterns(".git", ".venv", ".mlops", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
 IDENTITY = {
@@ -45,6 +50,21 @@ def copy_project(source: Path, target: Path) -> int:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / name, target / name)
     return len(names)
+
+
+def clear_pins(config_dir: Path) -> list[str]:
+    """Empty the model pin of every environment file (only those lines); returns the files changed."""
+    return [path.name for path in write_pins(plan_pins(config_dir, ModelPin()))]
+
+
+def copy_state(source: Path, target: Path) -> list[str]:
+    """The project copied into `target` as the template's desired state; returns notes for the user."""
+    count = copy_project(source, target)
+    notes = [f"copied {count} files from {source} to {target}"]
+    cleared = clear_pins(target / "config")
+    if cleared:
+        notes.append(f"cleared the model pins of {', '.join(cleared)}: the demo starts with nothing promoted")
+    return notes + move_busy_ports(target / "config")
 
 
 def project_root(discovered: Path) -> Path | None:
