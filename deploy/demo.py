@@ -15,7 +15,6 @@ It exits 0 only if every expected outcome happened (the round-3 rollback is expe
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -73,7 +72,7 @@ def round_one(demo: Demo) -> None:
     demo.say("round 1: a first model goes from training to a prod endpoint")
     demo.step("Train and register a first model (a strongly regularised baseline)")
     demo.expect(sh.mlops("pipeline", "run", "--rows", str(ROWS), "--set", f"C={BASELINE_C}"), "v1 registered")
-    promote_and_merge(demo, 1)
+    promote_and_merge(demo, 1, show_body=False)
     staging(demo, 1)
     demo.step("Deploy prod: the first deploy creates the endpoint (all at once, like CreateEndpoint)")
     demo.expect(sh.mlops("deploy", "--env", "prod"), "prod endpoint created with v1", shows=("created endpoint",))
@@ -127,9 +126,20 @@ def round_three(demo: Demo) -> None:
     demo.expect(sh.mlops("plan", "--env", "prod"), "plan: prod matches git", shows=("no changes",))
 
 
-def promote_and_merge(demo: Demo, version: int) -> None:
-    demo.step(f"Promote v{version}: gate against the champion, commit the pins on a branch, print the PR body")
-    demo.expect(demo.shell.mlops("promote", "--branch"), f"v{version} passed the gate, branch created")
+def promote_and_merge(demo: Demo, version: int, show_body: bool = True) -> None:
+    """`mlops promote --branch`; with `show_body=False` the PR body is left in its file, not shown."""
+    what = "print the PR body" if show_body else "write the PR body"
+    demo.step(f"Promote v{version}: gate against the champion, commit the pins on a branch, {what}")
+    if show_body:
+        result = demo.shell.mlops("promote", "--branch")
+    else:
+        result = demo.shell.mlops("promote", "--branch", quiet=True)
+        body = demo.repo / ".mlops" / "promotion" / f"{group(demo)}-v{version}.md"
+        shown = result.output.replace(body.read_text(encoding="utf-8"), "") if body.is_file() else result.output
+        for line in shown.splitlines():
+            demo.console.print("    " + line, markup=False, highlight=False)
+        demo.say(f"the pull request body is in {body.relative_to(demo.repo)}; round 2 shows one in full")
+    demo.expect(result, f"v{version} passed the gate, branch created")
     merge(demo, branch_name(group(demo), version), version)
 
 
@@ -249,6 +259,4 @@ def report(demo: Demo, root: Path, keep: bool, seconds: float) -> int:
         shutil.rmtree(root, ignore_errors=True)
     verdict = "[green]every expected outcome happened[/]" if not failed else f"[red]{len(failed)} check(s) failed[/]"
     demo.console.print(f"demo finished in {seconds:.1f} s: {verdict}", highlight=False)
-    summary = {"seconds": round(seconds, 1), "checks": len(demo.checks), "failed": failed}
-    demo.console.print(json.dumps(summary), markup=False, highlight=False)
     return 0 if not failed else int(ExitCode.UNEXPECTED)

@@ -123,8 +123,9 @@ class Shell:
         base = {k: v for k, v in os.environ.items() if k not in DROPPED}
         self.env = {**base, **IDENTITY, "COLUMNS": "110", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
 
-    def mlops(self, *args: str) -> Result:
-        return self.run(["mlops", *args], [sys.executable, "-m", "deploy", *args])
+    def mlops(self, *args: str, quiet: bool = False) -> Result:
+        """`mlops …`; with `quiet` only the command line is echoed, the output is kept for the caller."""
+        return self.run(["mlops", *args], [sys.executable, "-m", "deploy", *args], echo_only=quiet)
 
     def git(self, *args: str, quiet: bool = False) -> Result:
         return self.run(["git", *args], ["git", *args], quiet=quiet)
@@ -132,9 +133,10 @@ class Shell:
     def python(self, *args: str) -> Result:
         return self.run(["python", *args], [sys.executable, *args])
 
-    def run(self, shown: list[str], argv: list[str], quiet: bool = False) -> Result:
+    def run(self, shown: list[str], argv: list[str], quiet: bool = False, echo_only: bool = False) -> Result:
         if not quiet:
             self.console.print(f"$ {shlex.join(shown)}", style="bold", markup=False, highlight=False)
+        quiet = quiet or echo_only
         began = time.monotonic()
         process = subprocess.Popen(
             argv, cwd=self.repo, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

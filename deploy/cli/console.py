@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -15,6 +17,19 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+
+
+def print_table(table: Table, console: Console = out) -> None:
+    """A table at its natural width when the output is not a terminal (a pipe, a file, a CI log).
+
+    Rich lays out for 80 columns when it cannot ask a terminal, which cuts cells short
+    (`PendingMa…`); a reader of piped output wants every value whole.
+    """
+    if not console.is_terminal:
+        natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        if natural > console.width:
+            console = Console(file=console.file, width=natural, highlight=False, color_system=console.color_system)
+    console.print(table)
 
 
 def append_github_file(variable: str, text: str) -> bool:

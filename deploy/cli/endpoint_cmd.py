@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from deploy.cli.console import err, out
+from deploy.cli.console import err, out, print_table
 from deploy.cli.context import BackendOption, Context
 from deploy.cli.deploy_cmd import ConsoleReporter, EnvOption
 from deploy.errors import DeployError
@@ -58,7 +58,10 @@ def status(env: str = EnvOption, backend: str = BackendOption) -> int:
     )
     process = EndpointProcess.attach(endpoints.state_dir(env))
     if process is None:
-        err.print(f"{env}: not running ({deployed}); `mlops endpoint start --env {env}` serves it again")
+        hint = f"`mlops endpoint start --env {env}` serves it again"
+        if record is None:
+            hint = f"`mlops deploy --env {env}` creates it"
+        err.print(f"{env}: not running ({deployed}); {hint}", markup=False)
         return int(DeployError.exit_code)
     info = process.status()
     out.print(
@@ -66,7 +69,7 @@ def status(env: str = EnvOption, backend: str = BackendOption) -> int:
         f"{info['workers']} workers · up {info['uptime_seconds']:.0f} s · {deployed}",
         markup=False,
     )
-    out.print(_table(info, process.metrics()))
+    print_table(_table(info, process.metrics()))
     return 0
 
 

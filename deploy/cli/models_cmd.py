@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from deploy.cli.console import err, out
+from deploy.cli.console import err, out, print_table
 from deploy.cli.context import BackendOption, Context
 from deploy.errors import RegistryError
 from deploy.registry import ModelVersion
@@ -46,7 +46,7 @@ def list_(backend: str = BackendOption, json_out: bool = typer.Option(False, "--
         table.add_column(column)
     for mv in versions:
         table.add_row(*_row(mv))
-    out.print(table)
+    print_table(table)
     return 0
 
 

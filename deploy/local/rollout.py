@@ -81,9 +81,14 @@ class Rollout:
                 raise AlarmFired(breach)
             self._promote(model, artifact)
         except BaseException as exc:
+            during = self.phase
             self._roll_back()
             if isinstance(exc, Exception):
                 raise self._rollback_error(model, exc) from None
+            self.reporter.event(
+                f"{self.env}: interrupted during {during}: deploy of {model.label} ROLLED BACK; "
+                f"v{self.blue.version} (variant '{self.blue.name}') is still serving 100 %"
+            )
             raise
         self.process.remove_variant(self.green)
         steps = "/".join(f"{p}%" for p in policy.traffic_steps())

@@ -23,7 +23,7 @@ from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import payload_bytes
 from deploy.endpoints.traffic import Payload, TrafficReplay, load_payloads
 from deploy.errors import DeployError
-from deploy.local.alarms import metric_value
+from deploy.local.alarms import AlarmMonitor, metric_value
 from deploy.local.serving_metrics import VariantMetrics
 
 if TYPE_CHECKING:
@@ -120,6 +120,26 @@ def test_a_slow_model_trips_the_p99_alarm(local_loop: LocalLoop, capsys: pytest.
     assert "churn-prod-p99-latency" in message and "ModelLatency p99" in message and "threshold 100,000 µs" in message
     assert "traffic replay:" in message and "0 5xx" in message
     assert [v.version for v in local_loop.process().routing().variants] == [2]
+
+
+def test_ctrl_c_mid_canary_rolls_back_and_says_so(
+    local_loop: LocalLoop, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_serving(local_loop, 2)
+    local_loop.pin(1)
+    polls = []
+
+    def interrupted(monitor: AlarmMonitor) -> None:
+        polls.append(monitor)
+        if len(polls) == 3:  # baking the first canary step, alarms watched: the user presses Ctrl-C
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(AlarmMonitor, "poll", interrupted)
+    assert main(["deploy", "--env", "prod"]) == 130
+    message = capsys.readouterr().err
+    assert "prod: interrupted during canary 10%: deploy of churn-classifier v1 ROLLED BACK" in message
+    assert "v2 (variant 'AllTraffic') is still serving 100 %" in message
+    assert [(v.name, v.version, v.weight) for v in local_loop.process().routing().variants] == [("AllTraffic", 2, 100)]
 
 
 def test_deploying_the_same_state_again_changes_nothing(
@@ -223,6 +243,9 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     for line in ("every expected outcome happened", "canary 10%", "ROLLED BACK", "churn-prod-5xx",
                  "prod (churn-prod): no changes", "Merge pull request: promote/churn-classifier-v2"):  # fmt: skip
         assert line in output
+    assert output.count("## Promote `churn-classifier`") == 1  # the PR body is shown once (round 2), not per round
+    assert "the pull request body is in .mlops/promotion/churn-classifier-v1.md" in output
+    assert done.stdout.strip().splitlines()[-1].startswith("demo finished in ")  # not a raw JSON line
     assert not (tmp_path / "demo").exists()  # cleaned up without --keep
 
 
