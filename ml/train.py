@@ -1,6 +1,7 @@
 """Training step in SageMaker script mode; runs in the training container.
 
-Hyperparameters arrive as ``--name value`` arguments (dashes or underscores); the data and
+Hyperparameters arrive as the training toolkit writes them: ``--name value``, or ``-n value``
+for one-letter names (``-C 1.0``); dashes or underscores; the data and
 model folders come from ``SM_CHANNEL_TRAIN``, ``SM_CHANNEL_VALIDATION`` (optional) and
 ``SM_MODEL_DIR`` through ``ml.contract``. Writes ``model.joblib`` and ``model_info.json`` and
 prints ``validation:auc=0.8731``-style lines for SageMaker metric definitions.
@@ -109,7 +110,8 @@ def _optional_int(text: str) -> int | None:
 def _parser() -> StepParser:
     parser = StepParser(prog="python -m ml.train", description=__doc__, allow_abbrev=False)
     parser.add_argument("--algorithm")
-    parser.add_argument("--C", "--c", dest="C", type=float)
+    # The training toolkit gives one-letter names a single dash: ``C`` arrives as ``-C``.
+    parser.add_argument("-C", "--C", "--c", dest="C", type=float)
     parser.add_argument("--max-iter", "--max_iter", dest="max_iter", type=int)
     parser.add_argument("--learning-rate", "--learning_rate", dest="learning_rate", type=float)
     parser.add_argument("--max-depth", "--max_depth", dest="max_depth", type=_optional_int)

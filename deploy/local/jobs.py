@@ -3,7 +3,8 @@
 Runs on the control plane. A job gets its own folder with an `opt/ml/` tree; container paths
 in the step list (`/opt/ml/processing/input/raw`, `/opt/ml/model`, …) are mapped into it,
 inputs are linked from earlier steps, and training gets the `SM_*` variables and
-hyperparameters as `--name value` arguments, exactly as in SageMaker script mode.
+hyperparameters as arguments built with the training toolkit's rule (`--name value`,
+`-n value` for one-letter names), exactly as in SageMaker script mode.
 """
 
 from __future__ import annotations
@@ -67,8 +68,7 @@ class LocalJobs(PipelineRunner):
             _link(outputs[item.source], _host(container, item.container_path))
         env = _environment(step, container, self.root)
         args = [_map_arg(container, a) for a in step.arguments]
-        for name, value in step.hyperparameters.items():
-            args += [f"--{name}", value]
+        args += hyperparameter_args(step.hyperparameters)
         _execute(step, [sys.executable, "-m", step.module, *args], env, self.root, job_dir, progress)
         produced = {f"{step.name}.{o.name}": _host(container, o.container_path) for o in step.outputs}
         if step.kind == "training":
@@ -77,6 +77,14 @@ class LocalJobs(PipelineRunner):
             pack_model_dir(produced[f"{step.name}.model"], packed / "model.tar.gz")
             produced[f"{step.name}.model"] = packed
         return produced
+
+
+def hyperparameter_args(hyperparameters: dict[str, str]) -> list[str]:
+    """Command-line arguments with the training toolkit's rule: ``-n v`` for one letter, else ``--name v``."""
+    args: list[str] = []
+    for name, value in hyperparameters.items():
+        args += [f"-{name}" if len(name) == 1 else f"--{name}", str(value)]
+    return args
 
 
 def _host(container: Path, container_path: str) -> Path:

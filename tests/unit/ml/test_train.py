@@ -117,3 +117,9 @@ def test_runs_as_a_script_mode_subprocess(prepared: Path, tmp_path: Path) -> Non
     assert "validation:auc=" in done.stdout
     assert (tmp_path / "model" / "model.joblib").is_file()
     assert not (tmp_path / "output" / "failure").exists()
+
+
+def test_accepts_the_training_toolkits_single_dash_for_one_letter_names() -> None:
+    # sagemaker_training.mapping.to_cmd_args writes one-letter names as ``-C`` (documented rule).
+    args = parse_args(["-C", "0.5", "--max_iter", "50", "--algorithm", "logistic_regression"])
+    assert (args.C, args.max_iter) == (0.5, 50)
