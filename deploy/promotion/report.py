@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from deploy.config.schema import GateRule
 from deploy.promotion.gate import GateReport, MetricCheck, describe_rule
+from deploy.promotion.importance import importance_view
 from deploy.promotion.pins import PinChange
 from deploy.registry import ModelVersion
 
@@ -78,6 +79,7 @@ def _context(report: GateReport, changes: list[PinChange], repo_url: str | None)
         "lineage": _lineage(candidate, champion, repo_url),
         "hyperparameters": _hyperparameters(candidate, champion),
         "pins": [_pin_row(c, candidate) for c in changes],
+        "importance": importance_view(candidate, champion),
     }
 
 

@@ -12,14 +12,18 @@ from pathlib import Path
 from deploy.promotion.gate import evaluate_gate
 from deploy.promotion.pins import PinChange
 from deploy.promotion.report import render_promotion, render_rejection
-from tests.unit.deploy.promotion.sample import SPLIT, evaluation, gate, model
+from tests.unit.deploy.promotion.sample import SPLIT, evaluation, gate, importance, model
 
 GOLDEN = Path(__file__).parent / "golden" / "pr_body.md"
 REPO_URL = "https://github.com/example/churn-mlops"
 
+CHAMPION_IMPORTANCE = {"contract": 0.081, "tenure_months": 0.064, "monthly_charges": 0.022, "support_calls": 0.018,
+                       "payment_method": 0.009, "age": 0.001}  # fmt: skip
+CANDIDATE_IMPORTANCE = {"contract": 0.079, "support_calls": 0.058, "tenure_months": 0.052, "monthly_charges": 0.020,
+                        "payment_method": 0.008, "age": 0.0004, "data_usage_gb": 0.012}  # fmt: skip
 CHAMPION = model(
     3,
-    evaluation(0.8421, 0.6310, 0.8105),
+    evaluation(0.8421, 0.6310, 0.8105) | {"feature_importance": importance(CHAMPION_IMPORTANCE)},
     git_commit="1" * 40,
     data_source="s3://example-bucket/churn/2025-01.parquet",
     data_digest="a" * 64,
@@ -30,7 +34,7 @@ CHAMPION = model(
 )
 CANDIDATE = model(
     4,
-    evaluation(0.8587, 0.6402, 0.8093),
+    evaluation(0.8587, 0.6402, 0.8093) | {"feature_importance": importance(CANDIDATE_IMPORTANCE)},
     git_commit="2" * 40,
     data_source="s3://example-bucket/churn/2025-02.parquet",
     data_digest="b" * 64,
@@ -73,3 +77,17 @@ def test_first_promotion_and_rejection_render() -> None:
     assert summary.startswith("## ❌ `churn-classifier` v5 rejected by the quality gate")
     assert "- auc: 0.7000 is below the threshold 0.75" in summary
     assert "[!WARNING]" in summary  # v5 was scored on another split
+
+
+def test_importance_side_by_side_with_rank_moves() -> None:
+    body = render_promotion(evaluate_gate(CANDIDATE, CHAMPION, gate()), changes(), repo_url=REPO_URL).body
+    assert "| `support_calls` | +0.0580 ± 0.0020 (#2) | +0.0180 ± 0.0020 (#4) | ↑2 |" in body
+    assert "| `tenure_months` | +0.0520 ± 0.0020 (#3) | +0.0640 ± 0.0020 (#2) | ↓1 |" in body
+    assert "| `data_usage_gb` | +0.0120 ± 0.0020 (#5) | — | new |" in body
+    assert "Largest rank moves since v3: `support_calls` moved from #4 to #2." in body
+
+
+def test_no_importance_no_section() -> None:
+    plain = model(6, evaluation(0.86, 0.64, 0.81))
+    body = render_promotion(evaluate_gate(plain, None, gate()), changes()).body
+    assert "Feature importance" not in body
