@@ -106,6 +106,8 @@ class JobCost:
     billed_seconds: float
     run_seconds: float
     price: Price | None
+    spot: bool = False
+    estimate: bool = False  # local run: the configured SageMaker instances for the local step time
 
     @property
     def usd(self) -> float | None:
@@ -119,6 +121,27 @@ class JobCost:
         if self.run_seconds <= 0 or self.billed_seconds >= self.run_seconds:
             return None
         return 1 - self.billed_seconds / self.run_seconds
+
+
+def jobs_from_lineage(lineage: dict[str, Any], prices: Prices, region: str) -> list[JobCost]:
+    """The billed jobs a registered version's lineage records (`jobs`), priced; [] for older versions."""
+    jobs = []
+    for name, job in (lineage.get("jobs") or {}).items():
+        use = "training" if job.get("use") == "training" else "processing"
+        jobs.append(
+            JobCost(
+                name=name,
+                use=use,
+                instance_type=str(job["instance_type"]),
+                instance_count=int(job.get("instance_count", 1)),
+                billed_seconds=float(job["billed_seconds"]),
+                run_seconds=float(job.get("run_seconds", job["billed_seconds"])),
+                price=prices.lookup(use, str(job["instance_type"]), region),
+                spot=bool(job.get("spot")),
+                estimate=bool(job.get("estimate")),
+            )
+        )
+    return jobs
 
 
 def run_cost(jobs: list[JobCost]) -> float | None:

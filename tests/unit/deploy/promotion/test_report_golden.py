@@ -9,14 +9,44 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from deploy.config import load_environment
+from deploy.cost.prices import Prices, PriceTable
+from deploy.promotion.cost import CostView, cost_view
 from deploy.promotion.gate import evaluate_gate
 from deploy.promotion.pins import PinChange
 from deploy.promotion.report import render_promotion, render_rejection
+from tests.conftest import REPO
 from tests.unit.deploy.promotion.sample import SPLIT, evaluation, gate, importance, model
 
 GOLDEN = Path(__file__).parent / "golden" / "pr_body.md"
 REPO_URL = "https://github.com/example/churn-mlops"
 
+JOBS = {
+    "preprocess": {
+        "use": "processing",
+        "instance_type": "ml.m5.large",
+        "instance_count": 1,
+        "billed_seconds": 184,
+        "run_seconds": 184,
+        "spot": False,
+    },
+    "train": {
+        "use": "training",
+        "instance_type": "ml.m5.xlarge",
+        "instance_count": 1,
+        "billed_seconds": 216,
+        "run_seconds": 720,
+        "spot": True,
+    },
+    "evaluate": {
+        "use": "processing",
+        "instance_type": "ml.m5.large",
+        "instance_count": 1,
+        "billed_seconds": 95,
+        "run_seconds": 95,
+        "spot": False,
+    },
+}  # fmt: skip
 CHAMPION_IMPORTANCE = {"contract": 0.081, "tenure_months": 0.064, "monthly_charges": 0.022, "support_calls": 0.018,
                        "payment_method": 0.009, "age": 0.001}  # fmt: skip
 CANDIDATE_IMPORTANCE = {"contract": 0.079, "support_calls": 0.058, "tenure_months": 0.052, "monthly_charges": 0.020,
@@ -41,6 +71,7 @@ CANDIDATE = model(
     hyperparameters={"algorithm": "hist_gradient_boosting", "learning_rate": 0.05, "max_iter": 200},
     run_url=f"{REPO_URL}/actions/runs/222",
     backend="sagemaker",
+    jobs=JOBS,
     pipeline_execution_arn="arn:aws:sagemaker:eu-west-1:123456789012:pipeline/churn-training/execution/def456",
 )
 
@@ -50,10 +81,15 @@ def changes() -> list[PinChange]:
     return [PinChange(env, Path(f"config/{env}.yaml"), "before", "after", old) for env in ("prod", "staging")]
 
 
+def cost() -> CostView:
+    envs = {env: load_environment(REPO / "config", env) for env in ("staging", "prod")}
+    return cost_view(CANDIDATE, Prices(PriceTable.load()), "eu-west-1", envs)
+
+
 def test_pr_body_matches_golden_file() -> None:
     report = evaluate_gate(CANDIDATE, CHAMPION, gate())
     assert report.passed
-    rendered = render_promotion(report, changes(), repo_url=REPO_URL)
+    rendered = render_promotion(report, changes(), repo_url=REPO_URL, cost=cost())
     assert rendered.title == "Promote churn-classifier v4 (replaces v3)"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(rendered.body, encoding="utf-8")
@@ -91,3 +127,29 @@ def test_no_importance_no_section() -> None:
     plain = model(6, evaluation(0.86, 0.64, 0.81))
     body = render_promotion(evaluate_gate(plain, None, gate()), changes()).body
     assert "Feature importance" not in body
+
+
+def test_cost_section_prices_each_job_and_every_environment() -> None:
+    view = cost()
+    # ml.m5.large 0.115 $/h × 184 s + ml.m5.xlarge 0.23 $/h × 216 s (spot: billed 216 of 720 s) + 0.115 × 95 s
+    assert view.total == "$0.02" and not view.estimate
+    assert view.jobs[1] == {"job": "train", "instance": "ml.m5.xlarge × 1", "billed": "3 min 36 s", "cost": "$0.01",
+                            "note": "spot, saved 70%"}  # fmt: skip
+    assert [row["monthly"] for row in view.serving] == [
+        "$83.95/month (ml.m5.large × 1)",
+        "$167.90/month (ml.m5.large × 2)",
+    ]
+    assert view.sources.startswith("eu-west-1, table us-east-1 as of ")
+    body = render_promotion(evaluate_gate(CANDIDATE, CHAMPION, gate()), changes(), cost=view).body
+    assert (
+        "Training run of v4: **$0.02**." in body and "| prod | `churn-prod` | $167.90/month (ml.m5.large × 2) |" in body
+    )
+
+
+def test_a_local_run_is_labelled_an_estimate() -> None:
+    local = model(7, evaluation(0.86, 0.64, 0.81), jobs={"train": {"use": "training", "instance_type": "ml.m5.large",
+                  "billed_seconds": 30, "estimate": True}})  # fmt: skip
+    view = cost_view(local, Prices(PriceTable.load()), "us-east-1", {})
+    assert view.estimate and view.jobs[0]["billed"] == "30 s"
+    body = render_promotion(evaluate_gate(local, None, gate()), changes(), cost=view).body
+    assert "(an estimate: the local step times priced as the SageMaker instances in `config/pipeline.yaml`)" in body
