@@ -20,6 +20,7 @@ from deploy.promotion.cost import CostView
 from deploy.promotion.gate import GateReport, MetricCheck, describe_rule
 from deploy.promotion.importance import importance_view
 from deploy.promotion.pins import PinChange
+from deploy.promotion.profile import ProfileView
 from deploy.registry import ModelVersion
 
 PASS, FAIL, NA = "✅", "❌", "—"
@@ -53,11 +54,16 @@ def _cell(value: object) -> str:
 
 
 def render_promotion(
-    report: GateReport, changes: list[PinChange], *, repo_url: str | None = None, cost: CostView | None = None
+    report: GateReport,
+    changes: list[PinChange],
+    *,
+    repo_url: str | None = None,
+    cost: CostView | None = None,
+    profile: ProfileView | None = None,
 ) -> Rendered:
     """The pull request title and body for a candidate that passed the gate."""
     env = _environment()
-    context = _context(report, changes, repo_url) | {"cost": cost}
+    context = _context(report, changes, repo_url) | {"cost": cost, "profile": profile}
     title = env.get_template("pr_title.md.j2").render(context).strip()
     return Rendered(title, env.get_template("pr_body.md.j2").render(context))
 

@@ -14,9 +14,11 @@ from deploy.cost.prices import Prices, PriceTable
 from deploy.promotion.cost import CostView, cost_view
 from deploy.promotion.gate import evaluate_gate
 from deploy.promotion.pins import PinChange
+from deploy.promotion.profile import profile_view
 from deploy.promotion.report import render_promotion, render_rejection
 from tests.conftest import REPO
 from tests.unit.deploy.promotion.sample import SPLIT, evaluation, gate, importance, model
+from tests.unit.deploy.promotion.statistics_sample import CANDIDATE_STATS, CHAMPION_STATS
 
 GOLDEN = Path(__file__).parent / "golden" / "pr_body.md"
 REPO_URL = "https://github.com/example/churn-mlops"
@@ -76,6 +78,9 @@ CANDIDATE = model(
 )
 
 
+PROFILE = profile_view(CANDIDATE_STATS, CHAMPION_STATS)
+
+
 def changes() -> list[PinChange]:
     old = {"version": 3, "package_arn": CHAMPION.arn, "sha256": CHAMPION.sha256}
     return [PinChange(env, Path(f"config/{env}.yaml"), "before", "after", old) for env in ("prod", "staging")]
@@ -89,7 +94,7 @@ def cost() -> CostView:
 def test_pr_body_matches_golden_file() -> None:
     report = evaluate_gate(CANDIDATE, CHAMPION, gate())
     assert report.passed
-    rendered = render_promotion(report, changes(), repo_url=REPO_URL, cost=cost())
+    rendered = render_promotion(report, changes(), repo_url=REPO_URL, cost=cost(), profile=PROFILE)
     assert rendered.title == "Promote churn-classifier v4 (replaces v3)"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(rendered.body, encoding="utf-8")
@@ -153,3 +158,33 @@ def test_a_local_run_is_labelled_an_estimate() -> None:
     assert view.estimate and view.jobs[0]["billed"] == "30 s"
     body = render_promotion(evaluate_gate(local, None, gate()), changes(), cost=view).body
     assert "(an estimate: the local step times priced as the SageMaker instances in `config/pipeline.yaml`)" in body
+
+
+def test_profile_puts_the_largest_shift_first() -> None:
+    rows = {row["feature"]: row for row in PROFILE.features}
+    assert [row["feature"] for row in PROFILE.features] == ["monthly_charges", "contract", "age", "tenure_months"]
+    assert rows["monthly_charges"]["shift"] == "0.43 σ"  # every quantile 10 higher, σ 23
+    assert rows["contract"]["shift"] == "10.0 pts"  # 10 % of rows moved from month-to-month to two-year
+    assert rows["age"] | {"shift": None} == {
+        "feature": "age", "completeness": "88.0%", "champion_completeness": "95.0%",
+        "candidate": "21.1 / 49 / 76.9", "champion": "21.1 / 49 / 76.9", "shift": None,
+    }  # fmt: skip
+    assert rows["age"]["shift"] == "0.00 σ; -7.0 pts complete"  # more missing ages rank as a 0.07 shift
+    assert rows["contract"]["candidate"] == "month-to-month 40%, one-year 30%, two-year 30%"
+    assert PROFILE.summary == [
+        {"what": "training rows", "candidate": "17,150", "champion": "16,800"},
+        {"what": "positive labels", "candidate": "28.1%", "champion": "26.2%"},
+    ]
+    assert PROFILE.chart == {
+        "names": "monthly_charges, contract, age, tenure_months",
+        "bar": "0.435, 0.100, 0.070, 0.000",
+        "high": "0.5",
+    }
+
+
+def test_first_promotion_profile_has_no_shift_column() -> None:
+    view = profile_view(CANDIDATE_STATS, None)
+    body = render_promotion(evaluate_gate(CANDIDATE, None, gate()), changes(), profile=view).body
+    assert view.chart is None and 'xychart-beta\n    title "Training data shift' not in body
+    assert "| feature | complete | candidate: p5 / median / p95, or top shares | \n" in body
+    assert profile_view(None, CHAMPION_STATS) is None
