@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deploy.errors import ConfigError
 from deploy.workspace import Workspace
@@ -48,6 +48,15 @@ class Backend(ABC):
 
     @abstractmethod
     def endpoints(self) -> EndpointBackend: ...
+
+    def price_list_client(self) -> Any | None:
+        """A `pricing` client when this backend has an AWS account to ask, else None (the price table)."""
+        return None
+
+    def pricing_region(self) -> str:
+        """The region whose prices apply: the configured or ambient AWS region, else the table's."""
+        ambient = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        return self.pipeline.sagemaker.region or ambient or ""
 
 
 def backend_name(explicit: str | None) -> str:

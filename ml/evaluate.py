@@ -8,7 +8,12 @@ Unpacks ``model.tar.gz`` (checking every member), scores ``test.csv`` and writes
                                        "confusion_matrix": {"0": {"0": tn, "1": fp},
                                                             "1": {"0": fn, "1": tp}}},
      "dataset": {"test_rows": n, "test_sha256": "..."},
-     "model": {"algorithm": ..., "threshold": 0.5}}
+     "model": {"algorithm": ..., "threshold": 0.5},
+     "feature_importance": {"method": "permutation", "metric": "auc", "repeats": 5, "rows": n,
+                            "features": {"<name>": {"mean": m, "std": s, "rank": r}, ...}}}
+
+The feature importance (``ml/importance.py``) is also written alone as ``importance.json``:
+the SageMaker backend registers it as the model package's explainability report.
 
 CLI: ``python -m ml.evaluate --model-dir DIR --test-dir DIR --output-dir DIR``.
 """
@@ -29,6 +34,7 @@ from sklearn.metrics import roc_auc_score
 from ml.artifact import extract_archive, find_archive, load_model
 from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step
 from ml.dataset import find_table, load_table
+from ml.importance import permutation_importance
 
 BOOTSTRAP_RESAMPLES = 20
 BOOTSTRAP_SEED = 0
@@ -111,8 +117,12 @@ def evaluate(model_dir: Path, test_dir: Path, output_dir: Path) -> dict[str, Any
         "dataset": {"test_rows": len(frame), "test_sha256": _sha256(test_file), "test_file": test_file.name},
         "model": {"algorithm": info.get("algorithm"), "threshold": threshold},
     }
+    importance = permutation_importance(estimator, frame, y, info["features"])
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    if importance is not None:
+        report["feature_importance"] = importance
+        (output_dir / "importance.json").write_text(json.dumps(importance, indent=2) + "\n", encoding="utf-8")
     (output_dir / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     metrics = report["binary_classification_metrics"]
     print("evaluate: " + " ".join(f"test:{k}={metrics[k]['value']}" for k in _METRIC_NAMES))

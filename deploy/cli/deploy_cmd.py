@@ -13,6 +13,8 @@ import typer
 
 from deploy.cli.console import append_github_file, err, out
 from deploy.cli.context import BackendOption, Context
+from deploy.cost.estimate import environment_cost
+from deploy.cost.prices import for_backend
 from deploy.endpoints.plan import diff, render_markdown, render_text
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import assert_smoke, run_smoke
@@ -23,6 +25,21 @@ from deploy.errors import ExitCode, MlopsError
 class PlanFormat(StrEnum):
     text = "text"
     markdown = "markdown"
+
+
+class PriceMode(StrEnum):
+    auto = "auto"
+    api = "api"
+    table = "table"
+
+
+def cost_line(ctx: Context, cfg: Any, live: Any, mode: PriceMode | None) -> str:
+    """The monthly cost of the endpoint as configured, and the change against what is live."""
+    prices = for_backend(ctx.backend, mode.value if mode else None)
+    line = environment_cost(prices, ctx.backend.pricing_region() or prices.table.region, cfg, live)
+    if prices.api_error:
+        line += f" (Price List API not used: {prices.api_error})"
+    return line
 
 
 EnvOption = typer.Option(..., "--env", "-e", help="environment: config/<env>.yaml")
@@ -64,18 +81,22 @@ def plan(
     backend: str = BackendOption,
     fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, or markdown for a PR comment"),
     output: Path = typer.Option(None, "--output", "-o", help="also write the plan to this file"),
+    prices: PriceMode = typer.Option(
+        None, "--prices", help="where instance prices come from (default: cost.prices in config/pipeline.yaml)"
+    ),
 ) -> int:
-    """Show what a deploy would change; exit 0 if nothing, 10 if something would change."""
+    """Show what a deploy would change and what it costs; exit 0 if nothing, 10 if something would change."""
     ctx = Context(backend)
     cfg = ctx.environment(env)
     live = ctx.backend.endpoints().describe(env, cfg)
     changes = diff(cfg, live)
+    cost = cost_line(ctx, cfg, live, prices)
     render = render_markdown if fmt is PlanFormat.markdown else render_text
-    text = render(env, cfg.endpoint.name, live, changes)
+    text = render(env, cfg.endpoint.name, live, changes) + ("\n\n" if fmt is PlanFormat.markdown else "\n") + cost
     out.print(text, markup=False)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
-    append_github_file("GITHUB_STEP_SUMMARY", render_markdown(env, cfg.endpoint.name, live, changes))
+    append_github_file("GITHUB_STEP_SUMMARY", render_markdown(env, cfg.endpoint.name, live, changes) + "\n" + cost)
     return int(ExitCode.PLAN_CHANGES) if changes else 0
 
 

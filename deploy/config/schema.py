@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PositiveFloat, field_validator, model_validator
 
 from deploy.config.base import (  # noqa: F401 - re-exported for callers of deploy.config.schema
     INSTANCE_TYPE_PATTERN,
@@ -151,6 +151,18 @@ class RegistryConfig(Strict):
     model_package_group: SageMakerName = "churn-classifier"
 
 
+class CostConfig(Strict):
+    """Where instance prices come from for the cost lines of plans and promotion reports."""
+
+    prices: Literal["auto", "api", "table"] = Field(
+        "auto",
+        description="auto: the AWS Price List API on the sagemaker backend, the repository's dated table on local",
+    )
+    price_overrides: dict[Literal["hosting", "training", "processing"], dict[InstanceType, PositiveFloat]] = Field(
+        default_factory=dict, description="USD per hour by use and instance type, e.g. negotiated prices"
+    )
+
+
 class JobCompute(Strict):
     instance_type: InstanceType = "ml.m5.large"
     instance_count: int = Field(1, ge=1, le=100)
@@ -193,3 +205,4 @@ class PipelineConfig(Strict):
     gate: GateConfig
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     sagemaker: SageMakerConfig = Field(default_factory=SageMakerConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)

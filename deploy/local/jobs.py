@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from deploy.artifacts import file_sha256, pack_model_dir
 from deploy.config.schema import PipelineConfig
@@ -58,6 +59,7 @@ class LocalJobs(PipelineRunner):
             artifact_path=model_tar,
             data_digest=data.digest,
             extra_lineage={"run_dir": str(run_dir)},
+            jobs={step.name: estimated_job(cfg, step, timings[step.name]) for step in build_steps(cfg, overrides)},
         )
 
     def _run_step(
@@ -77,6 +79,20 @@ class LocalJobs(PipelineRunner):
             pack_model_dir(produced[f"{step.name}.model"], packed / "model.tar.gz")
             produced[f"{step.name}.model"] = packed
         return produced
+
+
+def estimated_job(cfg: PipelineConfig, step: Step, seconds: float) -> dict[str, Any]:
+    """What SageMaker would bill for this step: its configured instances for the time it took here."""
+    compute = cfg.sagemaker.training if step.kind == "training" else cfg.sagemaker.processing
+    return {
+        "use": step.kind,
+        "instance_type": compute.instance_type,
+        "instance_count": compute.instance_count,
+        "billed_seconds": seconds,
+        "run_seconds": seconds,
+        "spot": step.kind == "training" and cfg.sagemaker.training.spot,
+        "estimate": True,
+    }
 
 
 def hyperparameter_args(hyperparameters: dict[str, str]) -> list[str]:

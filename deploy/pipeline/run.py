@@ -51,6 +51,7 @@ def run_pipeline(
         "data_digest": result.data_digest or data.digest,
         "hyperparameters": hyperparameters(cfg, overrides),
         "step_seconds": result.timings,
+        "jobs": result.jobs,
         "backend": backend.name,
         **result.extra_lineage,
     }

@@ -27,6 +27,9 @@ class PipelineResult:
     artifact_uri: str | None = None  # where the artifact already lives (S3)
     data_digest: str | None = None
     extra_lineage: dict[str, Any] = field(default_factory=dict)
+    # Per step, what it was (or would be) billed for: {"use", "instance_type", "instance_count",
+    # "billed_seconds", "run_seconds", "spot", "estimate"}; the promotion report prices it.
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class PipelineRunner(ABC):

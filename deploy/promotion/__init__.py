@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from deploy.config import load_environment, validate_all
+from deploy.config.loader import environment_names
 from deploy.config.schema import ModelPin
+from deploy.cost.prices import for_backend
 from deploy.errors import ConfigError, GateRejected, RegistryError
+from deploy.promotion.cost import CostView, cost_view
 from deploy.promotion.gate import GateReport, evaluate_gate
 from deploy.promotion.gitops import branch_name, check_ready, commit_on_branch
 from deploy.promotion.pins import PinChange, plan_pins, write_pins
@@ -105,7 +108,7 @@ def promote(
     report = evaluate_gate(candidate, champion, backend.pipeline.gate)
     if not report.passed:
         return _reject(registry, report, dry_run)
-    result = _passed(workspace, report, dry_run)
+    result = _passed(workspace, report, dry_run, _cost(backend, workspace, candidate))
     if dry_run:
         result.message += " (dry run: nothing written)"
     elif branch:
@@ -116,12 +119,19 @@ def promote(
     return result
 
 
-def _passed(workspace: Workspace, report: GateReport, dry_run: bool) -> PromotionResult:
+def _cost(backend: Backend, workspace: Workspace, candidate: ModelVersion) -> CostView:
+    """The report's cost section: the candidate's training run and every environment's monthly bill."""
+    prices = for_backend(backend)
+    envs = {env: load_environment(workspace.config_dir, env) for env in environment_names(workspace.config_dir)}
+    return cost_view(candidate, prices, backend.pricing_region() or prices.table.region, envs)
+
+
+def _passed(workspace: Workspace, report: GateReport, dry_run: bool, cost: CostView | None = None) -> PromotionResult:
     """Plan the pins (in memory, verified) and render the pull request for a passing candidate."""
     candidate = report.candidate
     pin = ModelPin(version=candidate.version, package_arn=candidate.arn, sha256=candidate.sha256)
     changes = plan_pins(workspace.config_dir, pin)
-    rendered = render_promotion(report, changes, repo_url=repo_url())
+    rendered = render_promotion(report, changes, repo_url=repo_url(), cost=cost)
     return PromotionResult(
         "promoted",
         candidate,

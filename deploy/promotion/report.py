@@ -16,8 +16,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from deploy.config.schema import GateRule
+from deploy.promotion.cost import CostView
 from deploy.promotion.gate import GateReport, MetricCheck, describe_rule
+from deploy.promotion.importance import importance_view
 from deploy.promotion.pins import PinChange
+from deploy.promotion.profile import ProfileView
 from deploy.registry import ModelVersion
 
 PASS, FAIL, NA = "✅", "❌", "—"
@@ -50,17 +53,24 @@ def _cell(value: object) -> str:
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ") or NA
 
 
-def render_promotion(report: GateReport, changes: list[PinChange], *, repo_url: str | None = None) -> Rendered:
+def render_promotion(
+    report: GateReport,
+    changes: list[PinChange],
+    *,
+    repo_url: str | None = None,
+    cost: CostView | None = None,
+    profile: ProfileView | None = None,
+) -> Rendered:
     """The pull request title and body for a candidate that passed the gate."""
     env = _environment()
-    context = _context(report, changes, repo_url)
+    context = _context(report, changes, repo_url) | {"cost": cost, "profile": profile}
     title = env.get_template("pr_title.md.j2").render(context).strip()
     return Rendered(title, env.get_template("pr_body.md.j2").render(context))
 
 
 def render_rejection(report: GateReport, *, repo_url: str | None = None) -> str:
     """The job summary for a candidate the gate rejected."""
-    return _environment().get_template("rejected.md.j2").render(_context(report, [], repo_url))
+    return _environment().get_template("rejected.md.j2").render(_context(report, [], repo_url) | {"cost": None})
 
 
 def _context(report: GateReport, changes: list[PinChange], repo_url: str | None) -> dict[str, Any]:
@@ -78,6 +88,7 @@ def _context(report: GateReport, changes: list[PinChange], repo_url: str | None)
         "lineage": _lineage(candidate, champion, repo_url),
         "hyperparameters": _hyperparameters(candidate, champion),
         "pins": [_pin_row(c, candidate) for c in changes],
+        "importance": importance_view(candidate, champion),
     }
 
 

@@ -8,10 +8,11 @@ group) is checked before the first upload.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deploy.backends import Backend
 from deploy.config.schema import DataConfig
+from deploy.cost.prices import PRICE_LIST_REGION
 from deploy.pipeline import data as data_sources
 from deploy.sagemaker.inputs import stage_data
 from deploy.sagemaker.pipeline import SageMakerPipeline
@@ -65,6 +66,13 @@ class SageMakerBackend(Backend):
 
     def pipeline_runner(self) -> SageMakerPipeline:
         return SageMakerPipeline(self.session(), self.settings, self.workspace.root, preflight=self.preflight)
+
+    def price_list_client(self) -> Any:
+        # The Price List API answers in us-east-1 (and two other regions), for the prices of every region.
+        return self.session().boto.client("pricing", region_name=PRICE_LIST_REGION)
+
+    def pricing_region(self) -> str:
+        return self.settings.region
 
     def endpoints(self) -> EndpointBackend:
         from deploy.sagemaker.endpoints import SageMakerEndpoints
