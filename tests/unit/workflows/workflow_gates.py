@@ -143,10 +143,22 @@ def missing_timeouts(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+def holds_power(job: dict[str, Any]) -> bool:
+    """A job that assumes an AWS role or may write to the repository."""
+    grants = job.get("permissions") if isinstance(job.get("permissions"), dict) else {}
+    assumes_role = any(step.get("uses", "").startswith(AWS_CREDENTIALS_ACTION) for step in job.get("steps", []))
+    return assumes_role or "write" in grants.values()
+
+
 def missing_concurrency(doc: dict[str, Any]) -> list[str]:
+    """Jobs that change something (AWS, the repository) never run twice at once unplanned."""
     if "concurrency" in doc:
         return []
-    return [f"{job_id}: no concurrency group" for job_id, job in doc["jobs"].items() if "concurrency" not in job]
+    return [
+        f"{job_id}: no concurrency group"
+        for job_id, job in doc["jobs"].items()
+        if "concurrency" not in job and holds_power(job)
+    ]
 
 
 def persisted_credentials(doc: dict[str, Any]) -> list[str]:
