@@ -6,12 +6,12 @@ for them has a fixed `timeout-minutes` and its AWS role session a fixed
 running with nobody waiting. `mlops config validate` reads the workflows beside `config/` and
 reports every job that cannot outlast the longest run its config allows:
 
-- a job running `mlops deploy --env E` needs E's `max_execution_timeout_seconds` (SageMaker's
-  bound on the whole blue/green update, bakes and termination wait included) plus
-  `OVERHEAD_SECONDS` for setup, planning, provisioning and the smoke test;
+- a job running `mlops deploy --env E` needs as long as `mlops deploy` may follow E's
+  endpoint (its policy's execution timeout and termination wait plus a margin, or the create
+  timeout for a new endpoint) plus `SETUP_SECONDS` for checkout, install, plan and smoke test;
 - a job running `mlops pipeline run` needs training's `max_runtime_seconds` (its
   `max_wait_seconds` with spot), twice processing's (preprocess and evaluate), plus the same
-  overhead.
+  setup time.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
+from deploy.sagemaker.deployment_config import follow_timeout_seconds
 
-OVERHEAD_SECONDS = 900
+SETUP_SECONDS = 600
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials@"
 DEPLOY = re.compile(r"\bmlops\s+deploy\b.*?--env[ =]\"?(?P<env>[A-Za-z0-9_-]+)")
 PIPELINE = re.compile(r"\bmlops\s+pipeline\s+run\b")
@@ -73,13 +74,15 @@ def _session(steps: list[dict[str, Any]]) -> int | None:
 
 
 def deploy_seconds(cfg: EnvironmentConfig) -> int:
-    return cfg.deployment.max_execution_timeout_seconds + OVERHEAD_SECONDS
+    policy = cfg.deployment
+    follow = max(follow_timeout_seconds(policy, creating=True), follow_timeout_seconds(policy, creating=False))
+    return follow + SETUP_SECONDS
 
 
 def train_seconds(cfg: PipelineConfig) -> int:
     training, processing = cfg.sagemaker.training, cfg.sagemaker.processing
     train = training.max_wait_seconds if training.spot else training.max_runtime_seconds
-    return train + 2 * processing.max_runtime_seconds + OVERHEAD_SECONDS
+    return train + 2 * processing.max_runtime_seconds + SETUP_SECONDS
 
 
 def deadline_problems(

@@ -189,15 +189,12 @@ def dispatch_defaults(github: Path) -> list[str]:
 
 
 def dropped_dispatch(github: Path) -> list[str]:
+    """Train runs queue: with the default queue a push cancels a pending dispatch with custom inputs."""
     doc = load(github, "train.yml")
-    groups = [doc.get("concurrency", {}).get("group", "")]
-    # The jobs that train; the pull-request job after them may supersede: one branch per group.
-    groups += [
-        j.get("concurrency", {}).get("group", "") for j in doc["jobs"].values() if step_running(j, "pipeline run")
-    ]
-    for group in filter(None, groups):
-        if "workflow_dispatch" not in group or "github.run_id" not in group:
-            return [f"train.yml: concurrency group {group!r} lets a push drop a pending dispatch"]
+    trainers = [j for j in doc["jobs"].values() if step_running(j, "pipeline run")]
+    for concurrency in [doc.get("concurrency"), *(j.get("concurrency") for j in trainers)]:
+        if concurrency and concurrency.get("queue") != "max":
+            return [f"train.yml: concurrency group {concurrency['group']!r} drops a pending run (no queue: max)"]
     return []
 
 

@@ -35,7 +35,7 @@ def test_staging_runs_in_the_staging_environment_and_never_cancels():
     staging = load("deploy.yml")["jobs"]["staging"]
     assert staging["environment"] == "staging"
     assert staging["if"].startswith("github.ref == 'refs/heads/main' && ")
-    assert staging["concurrency"] == {"group": "deploy-staging", "cancel-in-progress": False}
+    assert staging["concurrency"] == {"group": "deploy-staging", "cancel-in-progress": False, "queue": "max"}
     assert "needs" not in staging
 
 
@@ -43,7 +43,7 @@ def test_prod_needs_staging_and_the_production_environment():
     prod = load("deploy.yml")["jobs"]["prod"]
     assert prod["needs"] in ("staging", ["staging"])
     assert prod["environment"] == "production"
-    assert prod["concurrency"] == {"group": "deploy-prod", "cancel-in-progress": False}
+    assert prod["concurrency"] == {"group": "deploy-prod", "cancel-in-progress": False, "queue": "max"}
 
 
 def test_deploy_jobs_plan_then_deploy_and_staging_smokes():
@@ -215,4 +215,4 @@ def test_drift_runs_daily_over_both_environments_and_reports_drift_as_an_issue()
     # Exit 10 (drift) passes the step and is reported below; any other exit fails the job.
     assert plan.startswith("mlops plan") and plan.endswith("|| test $? -eq 10")
     assert issue.startswith("mlops issue report") and "--label drift" in issue
-    assert job["concurrency"] == {"group": "deploy-${{ matrix.env }}", "cancel-in-progress": False}
+    assert job["concurrency"] == {"group": "deploy-${{ matrix.env }}", "cancel-in-progress": False, "queue": "max"}

@@ -161,6 +161,24 @@ def missing_concurrency(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+def bad_queues(doc: dict[str, Any]) -> list[str]:
+    """`concurrency.queue` is `single` or `max`, and `max` never with cancel-in-progress: true.
+
+    actionlint does not know the key yet (its config ignores it), so the gate checks it instead.
+    """
+    found = [("workflow", doc.get("concurrency"))]
+    found += [(job_id, job.get("concurrency")) for job_id, job in (doc.get("jobs") or {}).items()]
+    problems = []
+    for owner, concurrency in found:
+        if not isinstance(concurrency, dict) or "queue" not in concurrency:
+            continue
+        if concurrency["queue"] not in ("single", "max"):
+            problems.append(f"{owner}: concurrency queue {concurrency['queue']!r} is not single or max")
+        elif concurrency["queue"] == "max" and concurrency.get("cancel-in-progress") is True:
+            problems.append(f"{owner}: queue: max cannot be combined with cancel-in-progress: true")
+    return problems
+
+
 def persisted_credentials(doc: dict[str, Any]) -> list[str]:
     return [
         f"{owner}: checkout without persist-credentials: false"
@@ -218,6 +236,7 @@ WORKFLOW_GATES = (
     job_permissions,
     missing_timeouts,
     missing_concurrency,
+    bad_queues,
     persisted_credentials,
     forbidden_triggers,
     expressions_in_run,
