@@ -86,7 +86,7 @@ def unlocked_installs(github: Path) -> list[str]:
                 problems.append(f"{path.name} {job_id}: holds AWS credentials but does not install from the lock")
     action = gates.load_yaml(github / "actions" / "setup" / "action.yml")
     text = "\n".join(s.get("run", "") for s in action["runs"]["steps"])
-    if f"--require-hashes --no-deps -r {LOCK}" not in text:
+    if f"--require-hashes --no-deps --only-binary=:all: -r {LOCK}" not in text:
         problems.append(f"setup action: no hash-checked install from {LOCK}")
     cache_key = action["runs"]["steps"][0].get("with", {}).get("cache-dependency-path", "")
     if LOCK not in cache_key:
