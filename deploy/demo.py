@@ -140,7 +140,7 @@ def promote_and_merge(demo: Demo, version: int, show_body: bool = True) -> None:
             demo.console.print("    " + line, markup=False, highlight=False)
         demo.say(f"the pull request body is in {body.relative_to(demo.repo)}; round 2 shows one in full")
     demo.expect(result, f"v{version} passed the gate, branch created")
-    merge(demo, branch_name(group(demo), version), version)
+    merge(demo, branch_name(group(demo)), version)
 
 
 def merge(demo: Demo, branch: str, version: int) -> None:
@@ -195,7 +195,7 @@ def register_broken(demo: Demo, broken: Path) -> int:
 def pin_on_branch(demo: Demo, version: int) -> str:
     model = backend(demo).registry().get(group(demo), version)
     changes = plan_pins(demo.repo / "config", ModelPin(version=version, package_arn=model.arn, sha256=model.sha256))
-    name = branch_name(model.group, version)
+    name = branch_name(model.group)
     check_ready(demo.repo, [c.path for c in changes], name)
     commit = commit_on_branch(demo.repo, name, {c.path: c.after for c in changes if c.changed},
                               f"Promote {model.label} (broken on purpose)")  # fmt: skip

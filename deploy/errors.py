@@ -24,6 +24,8 @@ class ExitCode(IntEnum):
     PLAN_CHANGES = 10
     SMOKE = 11
     AWS_SETUP = 12
+    STALE = 13
+    NOT_STAGED = 14
     INTERRUPTED = 130
 
 
@@ -97,3 +99,15 @@ class AwsSetupError(MlopsError):
     """Credentials, role, bucket or model package group are missing; the message says what to set."""
 
     exit_code = ExitCode.AWS_SETUP
+
+
+class StaleConfig(MlopsError):
+    """The environment file of this run is not the one on main any more: a newer run deploys it."""
+
+    exit_code = ExitCode.STALE
+
+
+class NotStaged(DeployError):
+    """A pin has not served in the environment that must come first (staging before prod)."""
+
+    exit_code = ExitCode.NOT_STAGED

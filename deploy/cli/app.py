@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "deploy.cli.promote_cmd",
     "deploy.cli.endpoint_cmd",
     "deploy.cli.demo_cmd",
+    "deploy.cli.issue_cmd",
 )
 
 

@@ -9,6 +9,7 @@ import typer
 
 from deploy.cli.console import err, out
 from deploy.config import validate_all
+from deploy.config.deadlines import deadline_problems
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.errors import ConfigError, ExitCode
 from deploy.workspace import Workspace
@@ -22,9 +23,15 @@ SCHEMAS = {"pipeline.schema.json": PipelineConfig, "environment.schema.json": En
 def validate(
     config_dir: Path = typer.Option(None, "--config-dir", help="defaults to config/ of the repository"),
 ) -> int:
-    """Print `file:key: message` for every problem; exit non-zero if there is any."""
+    """Print `file:key: message` for every problem; exit non-zero if there is any.
+
+    Also checks that each workflow job running a deploy or the pipeline outlasts the longest run
+    the config allows (its timeout-minutes and its AWS role session).
+    """
     directory = config_dir or Workspace.discover().config_dir
     result = validate_all(directory)
+    workflows = directory.resolve().parent / ".github" / "workflows"
+    result.problems.extend(deadline_problems(workflows, result.pipeline, result.environments))
     for line in result.problems:
         out.print(line, markup=False)
     if result.problems:

@@ -13,6 +13,7 @@ import typer
 
 from deploy.cli.console import append_github_file, err, out
 from deploy.cli.context import BackendOption, Context
+from deploy.config.schema import EnvironmentConfig
 from deploy.cost.estimate import environment_cost
 from deploy.cost.prices import for_backend
 from deploy.endpoints.plan import diff, render_markdown, render_text
@@ -20,6 +21,9 @@ from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import assert_smoke, run_smoke
 from deploy.endpoints.traffic import start_replay
 from deploy.errors import ExitCode, MlopsError
+from deploy.lineage import git_commit
+from deploy.promotion.freshness import require_current
+from deploy.promotion.stages import check_served, record_served
 
 
 class PlanFormat(StrEnum):
@@ -97,6 +101,7 @@ def plan(
     if output:
         output.write_text(text + "\n", encoding="utf-8")
     append_github_file("GITHUB_STEP_SUMMARY", render_markdown(env, cfg.endpoint.name, live, changes) + "\n" + cost)
+    append_github_file("GITHUB_OUTPUT", f"changes={'true' if changes else 'false'}\n")
     return int(ExitCode.PLAN_CHANGES) if changes else 0
 
 
@@ -108,10 +113,19 @@ def deploy(
         None, "--traffic", help="replay 'test-split' (the model's test rows) or a payload file during the deploy"
     ),
     traffic_rps: float = typer.Option(100, "--traffic-rps", min=1, max=2000, help="requests per second of --traffic"),
+    current: str = typer.Option(
+        None, "--require-current", metavar="REF", help="refuse unless config/<env>.yaml is the same as at REF"
+    ),
+    after: str = typer.Option(None, "--after", metavar="ENV", help="refuse a pin that has not served in ENV"),
+    override: str = typer.Option(
+        None, "--override-reason", help="with --after: deploy anyway, recording this reason (empty = no override)"
+    ),
 ) -> int:
     """Reconcile the endpoint to config/<env>.yaml with its deployment policy."""
     ctx = Context(backend)
     cfg = ctx.environment(env)
+    if not _preconditions(ctx, env, cfg, current, after, override):
+        return 0
     pinned = f"{ctx.group} v{cfg.model.version}" if cfg.model.pinned else "no model pinned"
     err.print(f"deploy [bold]{env}[/] on {ctx.backend.name}: {pinned}")
     replay = start_replay(ctx.backend, env, cfg, traffic, traffic_rps) if traffic else None
@@ -134,17 +148,57 @@ def deploy(
     return 0
 
 
-def smoke(env: str = EnvOption, backend: str = BackendOption) -> int:
+def _preconditions(
+    ctx: Context, env: str, cfg: EnvironmentConfig, current: str | None, after: str | None, override: str | None
+) -> bool:
+    """False when there is nothing to deploy (no pin); raises when the run must not deploy."""
+    if current:
+        err.print(require_current(ctx.workspace.root, ctx.workspace.config_dir / f"{env}.yaml", current))
+    if not cfg.model.pinned:
+        note = (
+            f"config/{env}.yaml pins no model (none promoted yet, or the first promotion reverted): nothing to deploy"
+        )
+        err.print(f"{note}; `mlops promote` pins one")
+        append_github_file("GITHUB_STEP_SUMMARY", f"### ⏭️ deploy {env}: {note}\n")
+        return False
+    if after:
+        check = check_served(ctx.backend, env, cfg, after, override)
+        err.print(("[yellow]override:[/] " if check.overridden else "") + check.message)
+        if check.overridden:
+            append_github_file("GITHUB_STEP_SUMMARY", f"### ⚠️ deploy {env}: {check.message}\n")
+    return True
+
+
+def smoke(
+    env: str = EnvOption,
+    backend: str = BackendOption,
+    record: bool = typer.Option(False, "--record", help="on pass, record in the registry that the model served here"),
+) -> int:
     """Send the golden payloads from config; check status, response schema and p95 latency."""
     ctx = Context(backend)
     cfg = ctx.environment(env)
+    if not cfg.model.pinned:
+        err.print(f"config/{env}.yaml pins no model: nothing to smoke-test")
+        return 0
     results = run_smoke(ctx.backend.endpoints(), env, cfg)
     for r in results:
         mark = "[green]✓[/]" if not r.failures else "[red]✗[/]"
         err.print(f"{mark} {r.payload}: {r.requests} requests, p95 {r.p95_ms:.1f} ms {'; '.join(r.failures)}")
     assert_smoke(results, env)
     append_github_file("GITHUB_STEP_SUMMARY", f"### ✅ smoke {env}: {len(results)} payload(s) passed\n")
+    if record:
+        _record(ctx, env, cfg)
     return 0
+
+
+def _record(ctx: Context, env: str, cfg: EnvironmentConfig) -> None:
+    """Only a live endpoint that matches git counts as the pinned model having served."""
+    changes = diff(cfg, ctx.backend.endpoints().describe(env, cfg))
+    if changes:
+        err.print(f"[yellow]not recorded:[/] the live {env} endpoint differs from git ({len(changes)} change(s))")
+        return
+    model = record_served(ctx.backend, env, cfg, git_commit(ctx.workspace.root))
+    err.print(f"recorded in the registry: {model.label} served in {env}")
 
 
 def invoke(

@@ -7,11 +7,12 @@ import json
 import typer
 from pydantic import ValidationError
 
-from deploy.cli.console import StepProgress, err, out
+from deploy.cli.console import StepProgress, append_github_file, err, out
 from deploy.cli.context import BackendOption, Context
 from deploy.config.schema import PipelineConfig
 from deploy.errors import ConfigError
 from deploy.pipeline.run import parse_overrides, run_pipeline
+from deploy.sagemaker.stop import run_marker
 
 pipeline_app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
 
@@ -40,6 +41,8 @@ def run(
     version = run_pipeline(ctx.backend, cfg, parse_overrides(sets), StepProgress(verbose))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in version.metrics().items())
     err.print(f"[green]registered {version.label}[/] ({version.status}) sha256 {version.sha256[:12]}… {metrics}")
+    # The next step gates exactly this version, never whatever happens to be newest by then.
+    append_github_file("GITHUB_OUTPUT", f"version={version.version}\n")
     if json_out:
         out.print(
             json.dumps(
@@ -52,6 +55,24 @@ def run(
                 }
             )
         )
+    return 0
+
+
+@pipeline_app.command("stop")
+def stop(
+    backend: str = BackendOption,
+    every: bool = typer.Option(False, "--all", help="stop every running execution, not only this CI run's"),
+) -> int:
+    """Stop the pipeline executions this CI run started (a cancelled or timed-out train job)."""
+    ctx = Context(backend)
+    marker = None if every else run_marker()
+    if marker == "":
+        err.print("not in GitHub Actions (no GITHUB_RUN_ID): pass --all to stop every running execution")
+        return 0
+    stopped = ctx.backend.pipeline_runner().stop(ctx.pipeline, marker)
+    for arn in stopped:
+        err.print(f"stopping {arn}")
+    err.print(f"{len(stopped)} execution(s) of {ctx.pipeline.sagemaker.pipeline_name} stopped")
     return 0
 
 

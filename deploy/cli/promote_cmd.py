@@ -4,8 +4,8 @@ Exit codes: 0 promoted (or already serving: the champion itself or its artifact 
 version, an identical retrain; or a passing dry run), 9 rejected by the gate (reasons on stderr,
 candidate marked Rejected), 5 registry problem (e.g. the pinned champion is not in the registry),
 3 config or git problem. In GitHub Actions it writes the step outputs
-`promoted`, `outcome`, `version`, `branch` (promote/<group>-v<N>: created with --branch, else the
-name for the pull request action), `commit`, `title`, `body-file` and a job summary.
+`promoted`, `outcome`, `version`, `branch` (promote/<group>, one per model group: updated with
+--branch, else the name for the pull request action), `commit`, `title`, `body-file` and a job summary.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from deploy.promotion import PromotionResult, promote
 
 
 def promote_command(
-    version: int = typer.Option(None, "--version", help="candidate version; defaults to the newest"),
+    version: int = typer.Option(
+        None, "--version", help="candidate version (CI passes the one it registered); default: newest"
+    ),
     backend: str = BackendOption,
     branch: bool = typer.Option(
         False,
         "--branch/--no-branch",
-        help="commit the pins on a new branch promote/<group>-v<N> instead of editing the working tree",
+        help="commit the pins on the branch promote/<group> (updated in place) instead of editing the working tree",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="run the gate and render; change nothing"),
 ) -> int:

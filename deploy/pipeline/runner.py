@@ -42,3 +42,10 @@ class PipelineRunner(ABC):
         progress: PipelineProgress,
     ) -> PipelineResult:
         """Run preprocess → train → evaluate; raise StepFailed/DataError and leave nothing registered."""
+
+    def stop(self, cfg: PipelineConfig, marker: str | None) -> list[str]:
+        """Stop runs still going after their command ended (those naming `marker`, or all when None).
+
+        Local runs are child processes of the command and end with it: nothing to stop.
+        """
+        return []

@@ -8,7 +8,8 @@
    serving: nothing is gated or written;
 2. `gate.evaluate_gate` compares them under the `gate:` rules of `config/pipeline.yaml`;
 3. on pass, `pins` rewrites the model pin of every environment file (only those lines), either
-   in the working tree or, with `branch=True`, as one commit on `promote/<group>-v<N>`, and
+   in the working tree or, with `branch=True`, as one commit on `promote/<group>` (one branch
+   per group, updated in place), and
    `report` renders the pull request title and body;
 4. on fail, nothing in `config/` changes and the candidate is marked `Rejected` in the registry
    with the reasons.
@@ -56,7 +57,7 @@ class PromotionResult:
     summary: str = ""
     changes: list[PinChange] = field(default_factory=list)
     body_file: Path | None = None
-    branch: str | None = None  # promote/<group>-v<N> on pass: created when `commit` is set, else the PR's name
+    branch: str | None = None  # promote/<group> on pass: created when `commit` is set, else the PR's name
     commit: str | None = None
     dry_run: bool = False
 
@@ -143,7 +144,7 @@ def _passed(workspace: Workspace, report: GateReport, dry_run: bool, cost: CostV
         summary=rendered.body,
         changes=changes,
         body_file=_write_body(workspace, candidate, rendered.body),
-        branch=branch_name(candidate.group, candidate.version),
+        branch=branch_name(candidate.group),
         dry_run=dry_run,
     )
 
@@ -196,7 +197,7 @@ def _write_body(workspace: Workspace, candidate: ModelVersion, body: str) -> Pat
 
 
 def _commit(workspace: Workspace, result: PromotionResult) -> None:
-    name = branch_name(result.candidate.group, result.candidate.version)
+    name = branch_name(result.candidate.group)
     check_ready(workspace.root, [c.path for c in result.changes], name)
     contents = {c.path: c.after for c in result.changes if c.changed}
     result.commit = commit_on_branch(workspace.root, name, contents, result.title)

@@ -1,15 +1,17 @@
 """Put a promotion on its own git branch as one commit of the pin files (control plane).
 
-`mlops promote --branch` creates `promote/<group>-v<N>` holding exactly one commit on top of
-HEAD that changes only the environment files, with the PR title as its message. The commit is
+`mlops promote --branch` points `promote/<group>` at exactly one commit on top of HEAD that
+changes only the environment files, with the PR title as its message. There is one promotion
+branch per model group, updated in place: a newer candidate replaces the older one's commit,
+so its pull request is updated instead of a second one piling up and conflicting. The commit is
 built with git plumbing (`hash-object`, a private index, `write-tree`, `commit-tree`,
 `update-ref`), so the checkout is never switched: the current branch, index and working tree
 stay exactly as they were, and nothing but the pin files can end up in the commit. Merge the
 branch (`git merge promote/...`) or push it and open the pull request.
 
 Refused, with a message saying why: not a git repository, no commit yet, staged changes in
-the index (the user is in the middle of something), uncommitted edits to an environment file
-(they would silently ride along), or a branch of that name that already exists.
+the index (the user is in the middle of something), or uncommitted edits to an environment
+file (they would silently ride along).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ FALLBACK_IDENTITY = {
 NO_REF = "0" * 40
 
 
-def branch_name(group: str, version: int) -> str:
-    return f"promote/{group}-v{version}"
+def branch_name(group: str) -> str:
+    """One promotion branch per model group: each new candidate updates it in place."""
+    return f"promote/{group}"
 
 
 def _git(root: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> str:
@@ -75,13 +78,15 @@ def check_ready(root: Path, files: list[Path], branch: str) -> Path:
     if dirty:
         names = ", ".join(dirty.splitlines())
         raise ConfigError(f"uncommitted edits to {names}; commit or discard them so the promotion holds only the pin")
-    if _git(top, "branch", "--list", branch):
-        raise ConfigError(f"branch '{branch}' already exists; merge or delete it (git branch -D {branch})")
     return top
 
 
 def commit_on_branch(root: Path, branch: str, contents: dict[Path, str], message: str) -> str:
-    """One commit on top of HEAD with `contents` (path → new text), as `branch`; returns its sha."""
+    """One commit on top of HEAD with `contents` (path → new text), as `branch`; returns its sha.
+
+    An existing `branch` is moved to the new commit (compare-and-swap on its old value), so a
+    superseded candidate's commit is replaced rather than stacked on.
+    """
     top = toplevel(root)
     with tempfile.TemporaryDirectory(prefix="mlops-index-") as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
@@ -92,8 +97,13 @@ def commit_on_branch(root: Path, branch: str, contents: dict[Path, str], message
             _git(top, "update-index", "--add", "--cacheinfo", f"{_mode(top, rel)},{blob},{rel}", env=env)
         tree = _git(top, "write-tree", env=env)
     commit = _git(top, "commit-tree", tree, "-p", "HEAD", "-m", message, env=_identity(top))
-    _git(top, "update-ref", "-m", f"mlops promote: {message}", f"refs/heads/{branch}", commit, NO_REF)
+    _git(top, "update-ref", "-m", f"mlops promote: {message}", f"refs/heads/{branch}", commit, _current(top, branch))
     return commit
+
+
+def _current(top: Path, branch: str) -> str:
+    listed = _git(top, "for-each-ref", "--format=%(objectname)", f"refs/heads/{branch}")
+    return listed or NO_REF
 
 
 def _relative(top: Path, path: Path) -> str:

@@ -31,6 +31,7 @@ from deploy.sagemaker.preflight import Preflight, error_code
 from deploy.sagemaker.s3 import ArtifactBucket
 from deploy.sagemaker.session import AwsSession, translated
 from deploy.sagemaker.settings import Settings
+from deploy.sagemaker.stop import run_marker, stop_executions
 
 MODEL_SUFFIX = "/output/model.tar.gz"
 
@@ -93,6 +94,10 @@ class SageMakerPipeline(PipelineRunner):
             raise _failure(outcome)
         return self.result(outcome, watcher, run_id, bucket, inputs, data)
 
+    @translated
+    def stop(self, cfg: PipelineConfig, marker: str | None) -> list[str]:
+        return stop_executions(self.sagemaker, cfg.sagemaker.pipeline_name, marker)
+
     def upsert(self, cfg: PipelineConfig, definition: str) -> None:
         """Create the pipeline, or update it when its definition or role changed."""
         name, role = cfg.sagemaker.pipeline_name, self.settings.role()
@@ -121,7 +126,8 @@ class SageMakerPipeline(PipelineRunner):
         response = self.sagemaker.start_pipeline_execution(
             PipelineName=cfg.sagemaker.pipeline_name,
             PipelineExecutionDisplayName=run_id,
-            PipelineExecutionDescription=f"commit {git_commit(self.root)[:40]}",
+            # The run marker lets a cancelled CI job stop exactly the executions it started.
+            PipelineExecutionDescription=f"commit {git_commit(self.root)[:40]} {run_marker()}".strip(),
             PipelineParameters=[{"Name": k, "Value": v} for k, v in parameters.items()],
         )
         return response["PipelineExecutionArn"]

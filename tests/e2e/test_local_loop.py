@@ -241,7 +241,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     for line in ("every expected outcome happened", "canary 10%", "ROLLED BACK", "churn-prod-5xx",
-                 "prod (churn-prod): no changes", "Merge pull request: promote/churn-classifier-v2"):  # fmt: skip
+                 "prod (churn-prod): no changes", "Merge pull request: promote/churn-classifier"):  # fmt: skip
         assert line in output
     assert output.count("## Promote `churn-classifier`") == 1  # the PR body is shown once (round 2), not per round
     assert "the pull request body is in .mlops/promotion/churn-classifier-v1.md" in output

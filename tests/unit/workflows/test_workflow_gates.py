@@ -64,7 +64,8 @@ def test_checkouts_do_not_persist_credentials(path):
 def test_there_is_a_checkout_in_every_job_that_runs_code():
     for path in WORKFLOWS:
         for job_id, job in gates.load_yaml(path)["jobs"].items():
-            if any("run" in s for s in job["steps"]) and job_id != "ci-ok":
+            # ci-ok reads results, the bootstrap jobs print a notice: neither reads the code.
+            if any("run" in s for s in job["steps"]) and job_id not in ("ci-ok", "bootstrap"):
                 assert any(s.get("uses", "").startswith("actions/checkout@") for s in job["steps"]), job_id
 
 

@@ -98,3 +98,28 @@ def test_each_mutation_is_caught_in_every_workflow(copy):
         edit(path, add_pull_request_target)
         assert gates.check_github_dir(copy), path.name
         path.write_text(original)
+
+
+def test_a_bad_concurrency_queue_is_caught(copy):
+    def bad_value(doc):
+        doc["jobs"]["train"]["concurrency"]["queue"] = "maxx"
+
+    def with_cancel(doc):
+        doc["jobs"]["train"]["concurrency"]["cancel-in-progress"] = True
+
+    path = copy / "workflows" / "train.yml"
+    original = path.read_text()
+    assert gates.bad_queues(gates.load_yaml(path)) == []
+    edit(path, bad_value)
+    assert gates.check_github_dir(copy) == ["train.yml: train: concurrency queue 'maxx' is not single or max"]
+    path.write_text(original)
+    edit(path, with_cancel)
+    assert gates.check_github_dir(copy) == [
+        "train.yml: train: queue: max cannot be combined with cancel-in-progress: true"
+    ]
+
+
+def test_actionlint_ignores_only_the_unknown_queue_key(github_dir):
+    config = gates.load_yaml(github_dir / "actionlint.yaml")
+    (patterns,) = [entry["ignore"] for entry in config["paths"].values()]
+    assert patterns == ['unexpected key "queue" for "concurrency" section']

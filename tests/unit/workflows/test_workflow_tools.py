@@ -40,3 +40,5 @@ def test_dependabot_covers_pip_and_actions_weekly_and_grouped(repo):
         assert update["schedule"]["interval"] == "weekly"
         assert update["groups"]
     assert "/.github/actions/setup" in updates["github-actions"]["directories"]
+    # The hashed runtime lock is updated too, not only pyproject.toml's ranges.
+    assert updates["pip"]["directories"] == ["/", "/.github/requirements"]

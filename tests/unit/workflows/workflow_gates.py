@@ -143,10 +143,40 @@ def missing_timeouts(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+def holds_power(job: dict[str, Any]) -> bool:
+    """A job that assumes an AWS role or may write to the repository."""
+    grants = job.get("permissions") if isinstance(job.get("permissions"), dict) else {}
+    assumes_role = any(step.get("uses", "").startswith(AWS_CREDENTIALS_ACTION) for step in job.get("steps", []))
+    return assumes_role or "write" in grants.values()
+
+
 def missing_concurrency(doc: dict[str, Any]) -> list[str]:
+    """Jobs that change something (AWS, the repository) never run twice at once unplanned."""
     if "concurrency" in doc:
         return []
-    return [f"{job_id}: no concurrency group" for job_id, job in doc["jobs"].items() if "concurrency" not in job]
+    return [
+        f"{job_id}: no concurrency group"
+        for job_id, job in doc["jobs"].items()
+        if "concurrency" not in job and holds_power(job)
+    ]
+
+
+def bad_queues(doc: dict[str, Any]) -> list[str]:
+    """`concurrency.queue` is `single` or `max`, and `max` never with cancel-in-progress: true.
+
+    actionlint does not know the key yet (its config ignores it), so the gate checks it instead.
+    """
+    found = [("workflow", doc.get("concurrency"))]
+    found += [(job_id, job.get("concurrency")) for job_id, job in (doc.get("jobs") or {}).items()]
+    problems = []
+    for owner, concurrency in found:
+        if not isinstance(concurrency, dict) or "queue" not in concurrency:
+            continue
+        if concurrency["queue"] not in ("single", "max"):
+            problems.append(f"{owner}: concurrency queue {concurrency['queue']!r} is not single or max")
+        elif concurrency["queue"] == "max" and concurrency.get("cancel-in-progress") is True:
+            problems.append(f"{owner}: queue: max cannot be combined with cancel-in-progress: true")
+    return problems
 
 
 def persisted_credentials(doc: dict[str, Any]) -> list[str]:
@@ -206,6 +236,7 @@ WORKFLOW_GATES = (
     job_permissions,
     missing_timeouts,
     missing_concurrency,
+    bad_queues,
     persisted_credentials,
     forbidden_triggers,
     expressions_in_run,

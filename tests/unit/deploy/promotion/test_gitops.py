@@ -1,4 +1,4 @@
-"""`mlops promote --branch`: one commit of the env files on promote/<group>-v<N>, checkout untouched."""
+"""`mlops promote --branch`: one commit of the env files on promote/<group>, checkout untouched."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_branch_holds_one_commit_of_the_env_files(repo: Path, tmp_path: Path, ca
 
     assert main(["promote", "--branch"]) == 0
 
-    branch = "promote/churn-classifier-v1"
+    branch = "promote/churn-classifier"
     assert git(repo, "rev-list", "--count", f"{head}..{branch}") == "1"
     assert git(repo, "rev-parse", f"{branch}~1") == head
     assert git(repo, "diff", "--name-only", head, branch).splitlines() == ["config/prod.yaml", "config/staging.yaml"]
@@ -52,9 +52,9 @@ def test_branch_output_and_merge(repo: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GITHUB_OUTPUT", str(output))
     assert main(["promote", "--branch"]) == 0
     lines = output.read_text(encoding="utf-8").splitlines()
-    assert "branch=promote/churn-classifier-v1" in lines
-    assert f"commit={git(repo, 'rev-parse', 'promote/churn-classifier-v1')}" in lines
-    git(repo, "merge", "-q", "--ff-only", "promote/churn-classifier-v1")
+    assert "branch=promote/churn-classifier" in lines
+    assert f"commit={git(repo, 'rev-parse', 'promote/churn-classifier')}" in lines
+    git(repo, "merge", "-q", "--ff-only", "promote/churn-classifier")
     assert {c.model.version for c in validate_all(repo / "config").environments.values()} == {1}
 
 
@@ -73,10 +73,21 @@ def test_uncommitted_env_edits_are_refused(repo: Path, capsys) -> None:
     assert "uncommitted edits to config/staging.yaml" in capsys.readouterr().err
 
 
-def test_existing_branch_is_refused(repo: Path, capsys) -> None:
-    git(repo, "branch", "promote/churn-classifier-v1")
-    assert main(["promote", "--branch"]) == 3
-    assert "branch 'promote/churn-classifier-v1' already exists" in capsys.readouterr().err
+def test_a_newer_candidate_updates_the_one_promotion_branch_in_place(
+    repo: Path, registry: SqliteRegistry, tmp_path: Path
+) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    assert main(["promote", "--branch"]) == 0
+    first = git(repo, "rev-parse", "promote/churn-classifier")
+    register(registry, tmp_path, evaluation(0.85, 0.65, 0.85), "v2")
+
+    assert main(["promote", "--branch"]) == 0
+
+    # Still one branch for the group, one commit on top of main: v2's pins replaced v1's.
+    assert git(repo, "branch", "--list", "promote/*").split() == ["promote/churn-classifier"]
+    assert git(repo, "rev-list", "--count", f"{head}..promote/churn-classifier") == "1"
+    assert git(repo, "rev-parse", "promote/churn-classifier") != first
+    assert git(repo, "log", "-1", "--format=%s", "promote/churn-classifier").startswith("Promote churn-classifier v2")
 
 
 def test_not_a_repository(root: Path, registry: SqliteRegistry, tmp_path: Path, capsys) -> None:

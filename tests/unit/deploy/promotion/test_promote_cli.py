@@ -61,9 +61,7 @@ def test_better_candidate_changes_exactly_the_pin_lines(
         }
     assert validate_all(root / "config").problems == []
     values = outputs(output)
-    assert (
-        values["promoted"] == "true" and values["version"] == "2" and values["branch"] == "promote/churn-classifier-v2"
-    )
+    assert values["promoted"] == "true" and values["version"] == "2" and values["branch"] == "promote/churn-classifier"
     assert values["title"] == "Promote churn-classifier v2 (replaces v1)"
     body = Path(values["body-file"]).read_text(encoding="utf-8")
     assert "| auc ↑ | 0.8300 | 0.8000 | +0.0300 |" in body
