@@ -27,10 +27,10 @@ from deploy.sagemaker import resources as res
 from deploy.sagemaker.alarms import RollbackAlarms
 from deploy.sagemaker.autoscaling import VariantScaling
 from deploy.sagemaker.catalog import Catalog, Resources
-from deploy.sagemaker.deployment_config import deployment_config, follow_timeout_seconds
+from deploy.sagemaker.deployment_config import follow_timeout_seconds, update_request, update_summary
 from deploy.sagemaker.invocation import invoke_endpoint
 from deploy.sagemaker.retention import Retention
-from deploy.sagemaker.rollout import Rollout, Serving, Target
+from deploy.sagemaker.rollout import Rollout, Serving, StillDeploying, Target
 from deploy.sagemaker.session import SETUP_CODES, translated
 from deploy.sagemaker.settings import Settings
 
@@ -207,29 +207,65 @@ class SageMakerEndpoints(EndpointBackend):
         cfg = desired.config
         self.catalog.ensure(desired, plan, reporter)
         scaling = self._scaling(cfg)
+        fleet = self._serving_instances(cfg)
         unscaled = live.instance_type != cfg.endpoint.instance_type and scaling.deregister()
         if unscaled:
             reporter.event("autoscaling deregistered: SageMaker cannot change the instance type of a scaled variant")
-        request = deployment_config(cfg.deployment, [a.name for a in cfg.alarms])
-        self.sagemaker.update_endpoint(
-            EndpointName=cfg.endpoint.name,
-            EndpointConfigName=plan.config_name,
-            RetainAllVariantProperties=False,
-            DeploymentConfig=request,
-        )
-        reporter.event(
-            f"UpdateEndpoint '{cfg.endpoint.name}' → '{plan.config_name}': blue/green "
-            f"{request['BlueGreenUpdatePolicy']['TrafficRoutingConfiguration']['Type']}, "
-            f"rollback alarms: {', '.join(a.name for a in cfg.alarms) or 'none'}"
-        )
-        previous = Serving(live.config_name, live.model_version, self.label(live.model_version))
-        target = self._target(desired, plan, creating=False, baseline=live.failure_reason)
         try:
-            return self._rollout(desired, reporter, alarms).follow(target, previous)
+            return self._guarded_update(desired, live, plan, reporter, alarms, fleet)
         except DeployError:
             if unscaled and live.autoscaling and live.autoscaling.get("enabled"):
                 self._restore_scaling(scaling, live.autoscaling, reporter)
             raise
+
+    def _guarded_update(
+        self,
+        desired: DesiredState,
+        live: LiveState,
+        plan: Resources,
+        reporter: DeployReporter,
+        alarms: RollbackAlarms,
+        fleet: int | None,
+    ) -> dict[str, Any]:
+        """UpdateEndpoint judged by alarms on the new fleet alone, removed again once the update has ended."""
+        cfg = desired.config
+        guards = alarms.guard(plan.config_name)
+        if guards:
+            reporter.event(f"deployment alarms on the new fleet only (EndpointConfigName): {', '.join(guards)}")
+        try:
+            request = update_request(cfg, plan.config_name, fleet, guards)
+            self.sagemaker.update_endpoint(**request)
+            reporter.event(update_summary(request))
+            previous = Serving(live.config_name, live.model_version, self.label(live.model_version))
+            target = self._target(desired, plan, creating=False, baseline=live.failure_reason)
+            described = self._rollout(desired, reporter, alarms).follow(target, previous)
+        except StillDeploying:
+            if guards:
+                kept = "deployment alarms kept: SageMaker still judges the update; the next deploy removes them"
+                reporter.event(kept)
+            raise
+        except Exception:
+            self._release(alarms, reporter)
+            raise
+        self._release(alarms, reporter)
+        return described
+
+    def _release(self, alarms: RollbackAlarms, reporter: DeployReporter) -> None:
+        try:
+            removed = alarms.release()
+        except ClientError as exc:  # the deploy's outcome is the news; this is a footnote to it
+            reporter.event(f"could not delete the deployment alarms ({error_text(exc)}): the next deploy removes them")
+            return
+        if removed:
+            reporter.event(f"deployment alarms removed: {', '.join(removed)}")
+
+    def _serving_instances(self, cfg: EnvironmentConfig) -> int | None:
+        """The serving variant's current instance count (autoscaling may have moved it from git's)."""
+        described = self.sagemaker.describe_endpoint(EndpointName=cfg.endpoint.name)
+        for variant in described.get("ProductionVariants", []):
+            if variant["VariantName"] == cfg.endpoint.variant_name:
+                return variant.get("CurrentInstanceCount")
+        return None
 
     def _restore_scaling(self, scaling: VariantScaling, setting: dict[str, Any], reporter: DeployReporter) -> None:
         try:

@@ -24,6 +24,10 @@ TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack
 SETTLE_POLLS = 3
 
 
+class StillDeploying(DeployError):
+    """The follow loop gave up while SageMaker carries on with the update (and judges it)."""
+
+
 @dataclass(frozen=True)
 class Serving:
     """What served before the deploy, from the tags of its endpoint config."""
@@ -170,8 +174,8 @@ class Rollout:
             message += f": {described['FailureReason']}"
         self.reporter.event(message)
 
-    def _timeout(self, target: Target, previous: Serving, described: dict[str, Any]) -> DeployError:
-        return DeployError(
+    def _timeout(self, target: Target, previous: Serving, described: dict[str, Any]) -> StillDeploying:
+        return StillDeploying(
             f"{target.env}: deploy of {target.label} did not finish within {target.timeout_seconds:.0f} s: "
             f"endpoint '{target.endpoint}' is still {described['EndpointStatus']} and SageMaker carries on "
             f"(it rolls back by itself after MaximumExecutionTimeoutInSeconds); "
