@@ -16,7 +16,7 @@ from deploy.cli.context import BackendOption, Context
 from deploy.config.schema import EnvironmentConfig
 from deploy.cost.estimate import environment_cost
 from deploy.cost.prices import for_backend
-from deploy.endpoints.plan import diff, render_markdown, render_text
+from deploy.endpoints.plan import diff, render_markdown, render_text, rollout_note
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import assert_smoke, run_smoke
 from deploy.endpoints.traffic import start_replay
@@ -96,11 +96,17 @@ def plan(
     changes = diff(cfg, live)
     cost = cost_line(ctx, cfg, live, prices)
     render = render_markdown if fmt is PlanFormat.markdown else render_text
-    text = render(env, cfg.endpoint.name, live, changes) + ("\n\n" if fmt is PlanFormat.markdown else "\n") + cost
+    # How the traffic will move, in the whole instances it moves in: a 10 % canary can be half the traffic.
+    note = rollout_note(cfg, creating=live is None) if changes else ""
+    text = render(env, cfg.endpoint.name, live, changes)
+    if note:
+        text += f"\n\n{note}" if fmt is PlanFormat.markdown else f"\n  {note}"
+    text += ("\n\n" if fmt is PlanFormat.markdown else "\n") + cost
     out.print(text, markup=False)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
-    append_github_file("GITHUB_STEP_SUMMARY", render_markdown(env, cfg.endpoint.name, live, changes) + "\n" + cost)
+    markdown = render_markdown(env, cfg.endpoint.name, live, changes) + (f"\n{note}\n" if note else "")
+    append_github_file("GITHUB_STEP_SUMMARY", markdown + "\n" + cost)
     append_github_file("GITHUB_OUTPUT", f"changes={'true' if changes else 'false'}\n")
     return int(ExitCode.PLAN_CHANGES) if changes else 0
 

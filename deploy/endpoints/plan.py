@@ -86,3 +86,29 @@ def render_text(env: str, endpoint: str, live: LiveState | None, changes: list[C
     lines = [f"{env} ({endpoint}): {verb}, {len(changes)} change(s)"]
     lines += [f"  ~ {c.field}: {_short(c.live)} → {_short(c.desired)}" for c in changes]
     return "\n".join(lines)
+
+
+def _percent(value: float) -> str:
+    return f"{round(value, 1):g} %"
+
+
+def rollout_note(cfg: EnvironmentConfig, *, creating: bool = False) -> str:
+    """How an update shifts traffic, in the whole instances the fleet has (both backends shift these shares)."""
+    policy, fleet = cfg.deployment, cfg.endpoint.instance_count
+    lead = "rollout: a new endpoint takes all traffic at once; updates: " if creating else "rollout: "
+    bake = f"bake {policy.wait_seconds} s a step, termination wait {policy.termination_wait_seconds} s"
+    if policy.strategy == "all_at_once":
+        return f"{lead}all at once, 100 % of traffic; {bake}"
+    size, shares = policy.step_instances(fleet), policy.fleet_steps(fleet)
+    configured = policy.canary_percent if policy.strategy == "canary" else policy.linear_step_percent
+    whole = f"{configured} % of {fleet} instances is {size} instance{'s' if size > 1 else ''}"
+    differs = f", not the {configured} % configured (traffic moves in whole instances)"
+    if policy.strategy == "canary":
+        text = f"canary of {whole}: it takes {_percent(shares[0])} of traffic"
+        text += (differs if round(shares[0], 1) != configured else "") + ", then 100 %"
+    else:
+        text = f"linear steps of {whole}: {' → '.join(_percent(s) for s in shares)} of traffic"
+        text += differs if round(shares[0], 1) != configured else ""
+    if cfg.endpoint.autoscaling.enabled:
+        text += " (with autoscaling: sized on the instance count serving when the deploy starts)"
+    return f"{lead}{text}; {bake}"
