@@ -80,6 +80,14 @@ class ConsoleReporter:
             self.last_line, self.last_time = line, now
 
 
+def quiet_warning(env: str, cfg: EnvironmentConfig) -> str:
+    return (
+        f"WARNING: no --traffic: the {cfg.deployment.strategy} of {env} is judged only on the requests the endpoint "
+        "happens to get; with none, its alarms have no datapoints (no data is not breaching) and the new model "
+        "passes unjudged. Replay some with --traffic golden|test-split|FILE."
+    )
+
+
 def plan(
     env: str = EnvOption,
     backend: str = BackendOption,
@@ -116,7 +124,10 @@ def deploy(
     backend: str = BackendOption,
     wait: float = typer.Option(0, "--wait", help="seconds to wait for another deploy of this env to finish"),
     traffic: str = typer.Option(
-        None, "--traffic", help="replay 'test-split' (the model's test rows) or a payload file during the deploy"
+        None,
+        "--traffic",
+        help="replay 'test-split' (the model's test rows), 'golden' (the smoke payloads) or a payload file "
+        "while the new model is judged",
     ),
     traffic_rps: float = typer.Option(100, "--traffic-rps", min=1, max=2000, help="requests per second of --traffic"),
     current: str = typer.Option(
@@ -135,9 +146,12 @@ def deploy(
     pinned = f"{ctx.group} v{cfg.model.version}" if cfg.model.pinned else "no model pinned"
     err.print(f"deploy [bold]{env}[/] on {ctx.backend.name}: {pinned}")
     replay = start_replay(ctx.backend, env, cfg, traffic, traffic_rps) if traffic else None
+    if replay is None and cfg.deployment.strategy != "all_at_once" and cfg.alarms:
+        err.print(f"[bold yellow]⚠ {quiet_warning(env, cfg)}[/]")
+    reporter = replay.watch(ConsoleReporter()) if replay else ConsoleReporter()
     try:
         with replay or nullcontext():
-            report = deploy_environment(ctx.backend, env, cfg, ConsoleReporter(), lock_wait_seconds=wait)
+            report = deploy_environment(ctx.backend, env, cfg, reporter, lock_wait_seconds=wait)
     except MlopsError as exc:
         append_github_file("GITHUB_STEP_SUMMARY", f"### ❌ deploy {env} failed\n\n{exc.message}\n")
         raise

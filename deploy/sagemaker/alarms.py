@@ -21,6 +21,7 @@ deployment alarms an interrupted deploy left behind), never an alarm someone mad
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deploy.config.schema import AlarmConfig, EnvironmentConfig
@@ -153,6 +154,25 @@ class RollbackAlarms:
         return [
             f"{a['AlarmName']} ({a.get('StateReason', 'in ALARM')})" for a in alarms if a.get("StateValue") == "ALARM"
         ]
+
+    def answered(self, config_name: str, since: datetime) -> float:
+        """Requests `config_name`'s fleet answered since `since`, as CloudWatch counts them (a minute or two late)."""
+        now = datetime.now(UTC)
+        dimensions = [
+            {"Name": "EndpointName", "Value": self.endpoint},
+            {"Name": "VariantName", "Value": self.cfg.endpoint.variant_name},
+            {"Name": CONFIG_DIMENSION, "Value": config_name},
+        ]
+        answer = self.cloudwatch.get_metric_statistics(
+            Namespace=NAMESPACE,
+            MetricName="Invocations",
+            Dimensions=dimensions,
+            StartTime=since - timedelta(minutes=1),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Sum"],
+        )
+        return sum(point.get("Sum", 0.0) for point in answer.get("Datapoints", []))
 
     def _ours(self, alarm: dict[str, Any]) -> bool:
         return (
