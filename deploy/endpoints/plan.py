@@ -93,7 +93,10 @@ def _percent(value: float) -> str:
 
 
 def rollout_note(cfg: EnvironmentConfig, *, creating: bool = False) -> str:
-    """How an update shifts traffic, in the whole instances the fleet has (both backends shift these shares)."""
+    """How an update shifts traffic; SageMaker moves it in whole instances, so a 10 % canary can be half of it.
+
+    The local backend has no instances and shifts the configured percent, which the note says too.
+    """
     policy, fleet = cfg.deployment, cfg.endpoint.instance_count
     lead = "rollout: a new endpoint takes all traffic at once; updates: " if creating else "rollout: "
     bake = f"bake {policy.wait_seconds} s a step, termination wait {policy.termination_wait_seconds} s"
@@ -102,13 +105,13 @@ def rollout_note(cfg: EnvironmentConfig, *, creating: bool = False) -> str:
     size, shares = policy.step_instances(fleet), policy.fleet_steps(fleet)
     configured = policy.canary_percent if policy.strategy == "canary" else policy.linear_step_percent
     whole = f"{configured} % of {fleet} instances is {size} instance{'s' if size > 1 else ''}"
-    differs = f", not the {configured} % configured (traffic moves in whole instances)"
+    moved = " → ".join(_percent(s) for s in (shares[:1] if policy.strategy == "canary" else shares))
+    text = f"{policy.strategy} {'of' if policy.strategy == 'canary' else 'steps of'} {whole}: on SageMaker "
+    text += f"{'it takes ' if policy.strategy == 'canary' else ''}{moved} of traffic"
+    if round(shares[0], 1) != configured:
+        text += f", not the {configured} % configured (whole instances; the local backend shifts {configured} %)"
     if policy.strategy == "canary":
-        text = f"canary of {whole}: it takes {_percent(shares[0])} of traffic"
-        text += (differs if round(shares[0], 1) != configured else "") + ", then 100 %"
-    else:
-        text = f"linear steps of {whole}: {' → '.join(_percent(s) for s in shares)} of traffic"
-        text += differs if round(shares[0], 1) != configured else ""
+        text += ", then 100 %"
     if cfg.endpoint.autoscaling.enabled:
         text += " (with autoscaling: sized on the instance count serving when the deploy starts)"
     return f"{lead}{text}; {bake}"

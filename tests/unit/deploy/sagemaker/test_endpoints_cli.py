@@ -119,8 +119,9 @@ def test_plan_states_the_canarys_real_traffic_share_on_a_two_instance_fleet(
     out = " ".join(capsys.readouterr().out.split())
     assert "prod (churn-prod): update" in out
     assert (
-        "rollout: canary of 10 % of 2 instances is 1 instance: it takes 50 % of traffic, not the 10 % configured "
-        "(traffic moves in whole instances), then 100 %; bake 300 s a step, termination wait 120 s"
+        "rollout: canary of 10 % of 2 instances is 1 instance: on SageMaker it takes 50 % of traffic, not the "
+        "10 % configured (whole instances; the local backend shifts 10 %), then 100 %; "
+        "bake 300 s a step, termination wait 120 s"
     ) in out
     assert main(["plan", "--env", "prod", "--backend", "sagemaker", "--format", "markdown"]) == 10
     assert "it takes 50 % of traffic, not the 10 % configured" in " ".join(capsys.readouterr().out.split())
