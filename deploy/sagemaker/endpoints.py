@@ -2,12 +2,13 @@
 
 `describe` reads the endpoint, its config and that config's tags, the endpoint's policy tag,
 the managed CloudWatch alarms and the variant's autoscaling, and reports them in the
-`LiveState` shape `mlops plan` compares with git. `deploy` puts the alarms first (the
-rollback needs them), creates the model and endpoint config under deterministic names,
-then CreateEndpoint or UpdateEndpoint with the `DeploymentConfig` built from the policy,
-follows it to the end (`deploy.sagemaker.rollout`), sets autoscaling, records the policy
-and prunes superseded configs and models. A change of alarms, policy or autoscaling alone
-moves no traffic.
+`LiveState` shape `mlops plan` compares with git. `deploy` puts the standing alarms first,
+creates the model and endpoint config under deterministic names, then CreateEndpoint, or
+UpdateEndpoint with the `DeploymentConfig` built from the policy and judged by alarms on the
+new fleet alone (`deploy.sagemaker.guard`), follows it to the end (`deploy.sagemaker.rollout`),
+sets autoscaling, records the policy and prunes superseded configs and models. A change of
+alarms, policy or autoscaling alone moves no traffic. `invoke` is safe to call from the
+threads of `mlops deploy --traffic`.
 """
 
 from __future__ import annotations
