@@ -16,7 +16,7 @@ from deploy.cli.context import BackendOption, Context
 from deploy.config.schema import EnvironmentConfig
 from deploy.cost.estimate import environment_cost
 from deploy.cost.prices import for_backend
-from deploy.endpoints.plan import diff, render_markdown, render_text
+from deploy.endpoints.plan import diff, render_markdown, render_text, rollout_note
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import assert_smoke, run_smoke
 from deploy.endpoints.traffic import start_replay
@@ -80,6 +80,14 @@ class ConsoleReporter:
             self.last_line, self.last_time = line, now
 
 
+def quiet_warning(env: str, cfg: EnvironmentConfig) -> str:
+    return (
+        f"WARNING: no --traffic: the {cfg.deployment.strategy} of {env} is judged only on the requests the endpoint "
+        "happens to get; with none, its alarms have no datapoints (no data is not breaching) and the new model "
+        "passes unjudged. Replay some with --traffic golden|test-split|FILE."
+    )
+
+
 def plan(
     env: str = EnvOption,
     backend: str = BackendOption,
@@ -96,11 +104,17 @@ def plan(
     changes = diff(cfg, live)
     cost = cost_line(ctx, cfg, live, prices)
     render = render_markdown if fmt is PlanFormat.markdown else render_text
-    text = render(env, cfg.endpoint.name, live, changes) + ("\n\n" if fmt is PlanFormat.markdown else "\n") + cost
+    # How the traffic will move, in the whole instances it moves in: a 10 % canary can be half the traffic.
+    note = rollout_note(cfg, creating=live is None) if changes else ""
+    text = render(env, cfg.endpoint.name, live, changes)
+    if note:
+        text += f"\n\n{note}" if fmt is PlanFormat.markdown else f"\n  {note}"
+    text += ("\n\n" if fmt is PlanFormat.markdown else "\n") + cost
     out.print(text, markup=False)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
-    append_github_file("GITHUB_STEP_SUMMARY", render_markdown(env, cfg.endpoint.name, live, changes) + "\n" + cost)
+    markdown = render_markdown(env, cfg.endpoint.name, live, changes) + (f"\n{note}\n" if note else "")
+    append_github_file("GITHUB_STEP_SUMMARY", markdown + "\n" + cost)
     append_github_file("GITHUB_OUTPUT", f"changes={'true' if changes else 'false'}\n")
     return int(ExitCode.PLAN_CHANGES) if changes else 0
 
@@ -110,7 +124,10 @@ def deploy(
     backend: str = BackendOption,
     wait: float = typer.Option(0, "--wait", help="seconds to wait for another deploy of this env to finish"),
     traffic: str = typer.Option(
-        None, "--traffic", help="replay 'test-split' (the model's test rows) or a payload file during the deploy"
+        None,
+        "--traffic",
+        help="replay 'test-split' (the model's test rows), 'golden' (the smoke payloads) or a payload file "
+        "while the new model is judged",
     ),
     traffic_rps: float = typer.Option(100, "--traffic-rps", min=1, max=2000, help="requests per second of --traffic"),
     current: str = typer.Option(
@@ -129,9 +146,12 @@ def deploy(
     pinned = f"{ctx.group} v{cfg.model.version}" if cfg.model.pinned else "no model pinned"
     err.print(f"deploy [bold]{env}[/] on {ctx.backend.name}: {pinned}")
     replay = start_replay(ctx.backend, env, cfg, traffic, traffic_rps) if traffic else None
+    if replay is None and cfg.deployment.strategy != "all_at_once" and cfg.alarms:
+        err.print(f"[bold yellow]⚠ {quiet_warning(env, cfg)}[/]")
+    reporter = replay.watch(ConsoleReporter()) if replay else ConsoleReporter()
     try:
         with replay or nullcontext():
-            report = deploy_environment(ctx.backend, env, cfg, ConsoleReporter(), lock_wait_seconds=wait)
+            report = deploy_environment(ctx.backend, env, cfg, reporter, lock_wait_seconds=wait)
     except MlopsError as exc:
         append_github_file("GITHUB_STEP_SUMMARY", f"### ❌ deploy {env} failed\n\n{exc.message}\n")
         raise

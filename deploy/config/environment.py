@@ -7,6 +7,7 @@ bad change fails in the pull request, not in the deploy.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -87,23 +88,46 @@ class DeploymentPolicy(Strict):
                 f"linear_step_percent {self.linear_step_percent} does not divide 100 "
                 "(allowed: 10, 20, 25, 50); the last step would never reach full traffic"
             )
-        if self.total_bake_seconds() > self.max_execution_timeout_seconds:
-            raise ValueError(
-                f"the bake steps need {self.total_bake_seconds()} s, more than "
-                f"max_execution_timeout_seconds {self.max_execution_timeout_seconds}"
-            )
+        self.check_timeout(len(self.traffic_steps()))
         return self
 
+    def check_timeout(self, steps: int) -> None:
+        """SageMaker needs the timeout to exceed every bake plus the termination wait."""
+        waits = self.wait_seconds * steps + self.termination_wait_seconds
+        if waits >= self.max_execution_timeout_seconds:
+            raise ValueError(
+                f"the bake steps ({steps} × {self.wait_seconds} s) and the termination wait "
+                f"({self.termination_wait_seconds} s) need {waits} s, more than max_execution_timeout_seconds "
+                f"{self.max_execution_timeout_seconds} allows (SageMaker requires the timeout to exceed them)"
+            )
+
     def traffic_steps(self) -> list[int]:
-        """Percent of traffic on the new (green) variant after each step."""
+        """Percent of traffic on the new (green) variant after each step, as configured."""
         if self.strategy == "canary":
             return [self.canary_percent, 100]
         if self.strategy == "linear":
             return list(range(self.linear_step_percent, 101, self.linear_step_percent))
         return [100]
 
-    def total_bake_seconds(self) -> int:
-        return self.wait_seconds * len(self.traffic_steps())
+    def step_instances(self, fleet: int) -> int:
+        """Whole instances of a `fleet`-instance variant that one canary or linear step activates.
+
+        The configured percent rounded to the nearest instance, kept within SageMaker's limits
+        (at least one, at most half the fleet; a linear step at least 10 %).
+        """
+        percent = self.canary_percent if self.strategy == "canary" else self.linear_step_percent
+        lowest = 1 if self.strategy == "canary" else math.ceil(fleet / 10)
+        nearest = math.floor(percent * fleet / 100 + 0.5)
+        return max(1, min(max(nearest, lowest), fleet // 2))
+
+    def fleet_steps(self, fleet: int) -> list[float]:
+        """Percent of traffic on the new fleet after each step, in whole instances of `fleet`."""
+        if self.strategy == "all_at_once" or fleet < 2:
+            return [100.0]
+        size = self.step_instances(fleet)
+        if self.strategy == "canary":
+            return [100 * size / fleet, 100.0]
+        return [100 * min(step * size, fleet) / fleet for step in range(1, math.ceil(fleet / size) + 1)]
 
 
 AlarmMetric = Literal["Invocation5XXErrors", "Invocation4XXErrors", "Invocations", "ModelLatency", "OverheadLatency"]
@@ -175,9 +199,24 @@ class EnvironmentConfig(Strict):
             raise ValueError(
                 f"a {strategy} deployment needs endpoint.instance_count ≥ 2 (found {self.endpoint.instance_count})"
             )
+        scaling = self.endpoint.autoscaling
+        if strategy != "all_at_once" and scaling.enabled and scaling.min_capacity < 2:
+            raise ValueError(
+                f"a {strategy} deployment needs endpoint.autoscaling.min_capacity ≥ 2 (found {scaling.min_capacity}): "
+                "the new fleet starts at the scaled instance count"
+            )
         if strategy != "all_at_once" and not self.alarms:
             raise ValueError(f"a {strategy} deployment needs at least one alarm to roll back on")
+        for fleet in self.fleet_sizes():
+            self.deployment.check_timeout(len(self.deployment.fleet_steps(fleet)))
         names = [a.name for a in self.alarms]
         if len(set(names)) != len(names):
             raise ValueError("alarm names must be unique")
         return self
+
+    def fleet_sizes(self) -> list[int]:
+        """Every instance count the variant can have when a deploy starts (autoscaling moves it)."""
+        scaling = self.endpoint.autoscaling
+        if not scaling.enabled:
+            return [self.endpoint.instance_count]
+        return sorted({self.endpoint.instance_count, *range(scaling.min_capacity, scaling.max_capacity + 1)})

@@ -68,6 +68,10 @@ class Invocation:
 
 
 class EndpointBackend(ABC):
+    # True if the deploy's traffic snapshots say (`judging`) when the new fleet is judged, so
+    # `mlops deploy --traffic` sends requests only then.
+    replay_while_judged: bool = False
+
     @abstractmethod
     def describe(self, env: str, cfg: EnvironmentConfig) -> LiveState | None:
         """The live state of the environment's endpoint, or None if it does not exist."""
@@ -81,3 +85,7 @@ class EndpointBackend(ABC):
         self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
     ) -> Invocation:
         """Send one request to the endpoint and time it."""
+
+    def test_split(self, model: ModelVersion) -> str | None:
+        """The CSV text of the test split `model` was evaluated on, where only this backend can reach it."""
+        return None

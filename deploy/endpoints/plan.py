@@ -86,3 +86,32 @@ def render_text(env: str, endpoint: str, live: LiveState | None, changes: list[C
     lines = [f"{env} ({endpoint}): {verb}, {len(changes)} change(s)"]
     lines += [f"  ~ {c.field}: {_short(c.live)} → {_short(c.desired)}" for c in changes]
     return "\n".join(lines)
+
+
+def _percent(value: float) -> str:
+    return f"{round(value, 1):g} %"
+
+
+def rollout_note(cfg: EnvironmentConfig, *, creating: bool = False) -> str:
+    """How an update shifts traffic; SageMaker moves it in whole instances, so a 10 % canary can be half of it.
+
+    The local backend has no instances and shifts the configured percent, which the note says too.
+    """
+    policy, fleet = cfg.deployment, cfg.endpoint.instance_count
+    lead = "rollout: a new endpoint takes all traffic at once; updates: " if creating else "rollout: "
+    bake = f"bake {policy.wait_seconds} s a step, termination wait {policy.termination_wait_seconds} s"
+    if policy.strategy == "all_at_once":
+        return f"{lead}all at once, 100 % of traffic; {bake}"
+    size, shares = policy.step_instances(fleet), policy.fleet_steps(fleet)
+    configured = policy.canary_percent if policy.strategy == "canary" else policy.linear_step_percent
+    whole = f"{configured} % of {fleet} instances is {size} instance{'s' if size > 1 else ''}"
+    moved = " → ".join(_percent(s) for s in (shares[:1] if policy.strategy == "canary" else shares))
+    text = f"{policy.strategy} {'of' if policy.strategy == 'canary' else 'steps of'} {whole}: on SageMaker "
+    text += f"{'it takes ' if policy.strategy == 'canary' else ''}{moved} of traffic"
+    if round(shares[0], 1) != configured:
+        text += f", not the {configured} % configured (whole instances; the local backend shifts {configured} %)"
+    if policy.strategy == "canary":
+        text += ", then 100 %"
+    if cfg.endpoint.autoscaling.enabled:
+        text += " (with autoscaling: sized on the instance count serving when the deploy starts)"
+    return f"{lead}{text}; {bake}"

@@ -1,11 +1,19 @@
 """Replay requests against an endpoint while a deploy bakes, so canary analysis has traffic (control plane).
 
-`mlops deploy --traffic test-split|FILE [--traffic-rps N]` runs a `TrafficReplay` around the
-deploy: a few threads send the rows of the model's test split (one CSV row per request, label
-column dropped), or the requests of a payload file, through `EndpointBackend.invoke`, the
-same call `mlops invoke` makes, so it works for any backend. The replay stops when the deploy
-ends, and in any case after `max_seconds`. Each answer is kept as a `Sample` (time, status,
-variant) for the summary line and for tests that check who served what.
+`mlops deploy --traffic test-split|golden|FILE [--traffic-rps N]` runs a `TrafficReplay` around
+the deploy: a few threads send the rows of the model's test split (one CSV row per request,
+label column dropped), the golden payloads of the environment's `smoke:` block, or the
+requests of a payload file, through `EndpointBackend.invoke`, the same call `mlops invoke`
+makes (SageMaker: `sagemaker-runtime` InvokeEndpoint), so it works for any backend. The
+rollback alarms have datapoints only if the new fleet answers requests: a quiet endpoint
+passes any canary unjudged, because no data is not breaching.
+
+The replay is bounded: about `rps` requests per second, never longer than `max_seconds`, and
+stopped when the deploy ends. An adapter that reports when the new fleet is being judged
+(`judging` in its traffic snapshots; SageMaker: the new fleet is ActivatingTraffic or Baking
+or holds traffic) gets requests only then, so nothing is spent while instances are
+provisioned. Each answer is kept as a `Sample` (time, status, variant) for the summary line
+and for tests that check who served what.
 """
 
 from __future__ import annotations
@@ -20,10 +28,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deploy.config.schema import EnvironmentConfig
-from deploy.endpoints import EndpointBackend
+from deploy.endpoints import DeployReporter, EndpointBackend
 from deploy.errors import ConfigError, MlopsError
 from deploy.registry import ModelVersion
 
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
     from deploy.backends import Backend
 
 TEST_SPLIT = "test-split"
+GOLDEN = "golden"
 MAX_PAYLOADS = 5000
 
 
@@ -48,16 +57,29 @@ class Sample:
     latency_ms: float
 
 
-def test_split_file(model: ModelVersion) -> Path:
-    """The test split written by the pipeline run that produced `model` (local runs only)."""
+def test_split_text(model: ModelVersion, endpoints: EndpointBackend | None = None) -> str:
+    """The test split of the run that produced `model`: its local run folder, else as the backend reaches it."""
     run_dir = model.lineage.get("run_dir")
     found = sorted(Path(run_dir).glob("preprocess/**/output/test/*.csv")) if run_dir else []
-    if not found:
+    if found:
+        return found[0].read_text(encoding="utf-8")
+    text = endpoints.test_split(model) if endpoints is not None and not run_dir else None
+    if text is None:
+        where = f"lineage run_dir {run_dir!r}" if run_dir else f"lineage run_id {model.lineage.get('run_id')!r}"
         raise ConfigError(
-            f"--traffic {TEST_SPLIT}: {model.label} has no local test split (lineage run_dir {run_dir!r}); "
-            "pass a payload file instead"
+            f"--traffic {TEST_SPLIT}: no test split found for {model.label} ({where}); "
+            f"use --traffic {GOLDEN} or a payload file"
         )
-    return found[0]
+    return text
+
+
+def golden_payloads(cfg: EnvironmentConfig) -> list[Payload]:
+    """The smoke test's payloads: the requests `mlops smoke` checks, known to be valid for the model."""
+    payloads = []
+    for payload in cfg.smoke.payloads:
+        body = payload.body if isinstance(payload.body, str) else json.dumps(payload.body)
+        payloads.append(Payload(body.encode(), payload.content_type))
+    return payloads
 
 
 def csv_rows(text: str, label: str) -> list[Payload]:
@@ -77,15 +99,25 @@ def csv_rows(text: str, label: str) -> list[Payload]:
     return payloads
 
 
-def load_payloads(spec: str, model: ModelVersion | None, label: str) -> list[Payload]:
-    """`test-split`, a `.csv` (a request per row), a `.jsonl` (a request per line) or any other body file."""
+def load_payloads(
+    spec: str,
+    model: ModelVersion | None,
+    label: str,
+    cfg: EnvironmentConfig | None = None,
+    endpoints: EndpointBackend | None = None,
+) -> list[Payload]:
+    """`test-split`, `golden`, a `.csv` (a request per row), a `.jsonl` (a request per line) or any other body file."""
+    if spec == GOLDEN:
+        if cfg is None:
+            raise ConfigError(f"--traffic {GOLDEN}: no environment config to take the smoke payloads from")
+        return golden_payloads(cfg)
     if spec == TEST_SPLIT:
         if model is None:
             raise ConfigError(f"--traffic {TEST_SPLIT}: no model is pinned")
-        return _non_empty(csv_rows(test_split_file(model).read_text(encoding="utf-8"), label), spec)
+        return _non_empty(csv_rows(test_split_text(model, endpoints), label), spec)
     path = Path(spec)
     if not path.is_file():
-        raise ConfigError(f"--traffic {spec}: no such file (use '{TEST_SPLIT}' or a payload file)")
+        raise ConfigError(f"--traffic {spec}: no such file (use '{TEST_SPLIT}', '{GOLDEN}' or a payload file)")
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".csv":
         return _non_empty(csv_rows(text, label), spec)
@@ -93,7 +125,10 @@ def load_payloads(spec: str, model: ModelVersion | None, label: str) -> list[Pay
         return _non_empty([Payload(line.encode(), "application/json") for line in text.splitlines() if line], spec)
     kind = "application/json" if path.suffix == ".json" else "text/csv"
     if kind == "application/json":
-        json.loads(text)  # a broken file is the user's mistake, not traffic for the alarms
+        try:
+            json.loads(text)  # a broken file is the user's mistake, not traffic for the alarms
+        except ValueError as exc:
+            raise ConfigError(f"--traffic {spec}: not valid JSON ({exc})") from None
     return [Payload(text.encode(), kind)]
 
 
@@ -104,7 +139,10 @@ def _non_empty(payloads: list[Payload], spec: str) -> list[Payload]:
 
 
 class TrafficReplay:
-    """Background threads invoking the endpoint at about `rps` requests per second."""
+    """Background threads invoking the endpoint at about `rps` requests per second.
+
+    `gated`: send only while the deploy says the new fleet is being judged (`watch`).
+    """
 
     def __init__(
         self,
@@ -115,13 +153,18 @@ class TrafficReplay:
         rps: float = 100,
         threads: int = 4,
         max_seconds: float = 600,
+        gated: bool = False,
     ) -> None:
         self.endpoints, self.env, self.cfg, self.payloads = endpoints, env, cfg, payloads
         self.interval = threads / max(rps, 0.1)
         self.max_seconds = max_seconds
+        self.gated = gated
         self.samples: list[Sample] = []
         self._next = itertools.count()
         self._stop = threading.Event()
+        self._open = threading.Event()
+        if not gated:
+            self._open.set()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, name=f"traffic-{i}", daemon=True) for i in range(threads)]
 
@@ -136,12 +179,30 @@ class TrafficReplay:
 
     def stop(self) -> None:
         self._stop.set()
+        self._open.set()  # wake threads waiting for a bake
         for thread in self._threads:
             thread.join(timeout=70)
+
+    def judging(self, on: bool) -> None:
+        """Open or close the gate (only a gated replay listens)."""
+        if not self.gated or self._stop.is_set():
+            return
+        if on:
+            self._open.set()
+        else:
+            self._open.clear()
+
+    def watch(self, reporter: DeployReporter) -> DeployReporter:
+        """`reporter`, also opening the gate while the deploy's snapshots say the new fleet is judged."""
+        return _GateReporter(self, reporter)
 
     def _run(self) -> None:
         due = time.monotonic()
         while not self._stop.is_set() and time.monotonic() - self.started < self.max_seconds:
+            if not self._open.is_set():
+                self._open.wait(0.2)
+                due = time.monotonic()
+                continue
             payload = self.payloads[next(self._next) % len(self.payloads)]
             try:
                 answer = self.endpoints.invoke(self.env, self.cfg, payload.body, payload.content_type)
@@ -164,7 +225,22 @@ class TrafficReplay:
         text = f"traffic replay: {len(samples)} requests in {seconds:.1f} s, {server} 5xx, {client} 4xx"
         if unanswered:
             text += f", {unanswered} unanswered (endpoint not up yet)"
+        if self.gated:
+            text += ", sent only while the new fleet was judged"
         return text + (f"; answered by {served}" if served else "")
+
+
+class _GateReporter:
+    def __init__(self, replay: TrafficReplay, inner: DeployReporter) -> None:
+        self.replay, self.inner = replay, inner
+
+    def event(self, message: str) -> None:
+        self.inner.event(message)
+
+    def traffic(self, snapshot: dict[str, Any]) -> None:
+        if "judging" in snapshot:
+            self.replay.judging(bool(snapshot["judging"]))
+        self.inner.traffic(snapshot)
 
 
 def start_replay(backend: Backend, env: str, cfg: EnvironmentConfig, spec: str, rps: float) -> TrafficReplay:
@@ -172,6 +248,7 @@ def start_replay(backend: Backend, env: str, cfg: EnvironmentConfig, spec: str, 
     model = None
     if cfg.model.pinned and cfg.model.version is not None:
         model = backend.registry().get(backend.pipeline.registry.model_package_group, cfg.model.version)
-    payloads = load_payloads(spec, model, backend.pipeline.features.label)
-    return TrafficReplay(backend.endpoints(), env, cfg, payloads, rps=rps,
+    endpoints = backend.endpoints()
+    payloads = load_payloads(spec, model, backend.pipeline.features.label, cfg, endpoints)
+    return TrafficReplay(endpoints, env, cfg, payloads, rps=rps, gated=endpoints.replay_while_judged,
                          max_seconds=cfg.deployment.max_execution_timeout_seconds)  # fmt: skip

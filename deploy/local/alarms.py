@@ -14,6 +14,13 @@ datapoints of one variant (the new, green one during a deploy):
   `TreatMissingData: notBreaching`): a canary that got no traffic cannot be judged, which is
   why `mlops deploy --traffic` exists. It also ends a run of breaching periods.
 * The alarm fires when the comparison holds for `evaluation_periods` consecutive periods.
+
+Both backends judge the same thing: here the green variant alone, on SageMaker the new
+endpoint config's fleet alone (its EndpointConfigName metrics). One difference is kept on
+purpose: SageMaker's percentile alarms skip a period with fewer requests than CloudWatch needs
+for the percentile (`EvaluateLowSampleCountPercentile: ignore`, 1,000 for p99), while a local
+period, `time_scale` times shorter at the same request rate, holds too few requests for that
+rule to leave anything to judge, so locally every period with datapoints is judged.
 """
 
 from __future__ import annotations

@@ -2,16 +2,18 @@
 
 `describe` reads the endpoint, its config and that config's tags, the endpoint's policy tag,
 the managed CloudWatch alarms and the variant's autoscaling, and reports them in the
-`LiveState` shape `mlops plan` compares with git. `deploy` puts the alarms first (the
-rollback needs them), creates the model and endpoint config under deterministic names,
-then CreateEndpoint or UpdateEndpoint with the `DeploymentConfig` built from the policy,
-follows it to the end (`deploy.sagemaker.rollout`), sets autoscaling, records the policy
-and prunes superseded configs and models. A change of alarms, policy or autoscaling alone
-moves no traffic.
+`LiveState` shape `mlops plan` compares with git. `deploy` puts the standing alarms first,
+creates the model and endpoint config under deterministic names, then CreateEndpoint, or
+UpdateEndpoint with the `DeploymentConfig` built from the policy and judged by alarms on the
+new fleet alone (`deploy.sagemaker.guard`), follows it to the end (`deploy.sagemaker.rollout`),
+sets autoscaling, records the policy and prunes superseded configs and models. A change of
+alarms, policy or autoscaling alone moves no traffic. `invoke` is safe to call from the
+threads of `mlops deploy --traffic`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -22,27 +24,24 @@ from botocore.exceptions import ClientError
 from deploy.config.schema import Autoscaling, EnvironmentConfig, PipelineConfig
 from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, EndpointBackend, Invocation, LiveState
 from deploy.errors import DeployError
-from deploy.registry import Registry
+from deploy.registry import ModelVersion, Registry
 from deploy.sagemaker import resources as res
 from deploy.sagemaker.alarms import RollbackAlarms
 from deploy.sagemaker.autoscaling import VariantScaling
 from deploy.sagemaker.catalog import Catalog, Resources
-from deploy.sagemaker.deployment_config import deployment_config, follow_timeout_seconds
+from deploy.sagemaker.deployment_config import follow_timeout_seconds, update_request, update_summary
+from deploy.sagemaker.guard import UpdateGuard, error_text
 from deploy.sagemaker.invocation import invoke_endpoint
 from deploy.sagemaker.retention import Retention
-from deploy.sagemaker.rollout import Rollout, Serving, Target
+from deploy.sagemaker.rollout import Rollout, Serving, StillDeploying, Target, check_ready
+from deploy.sagemaker.s3 import ArtifactBucket, S3Uri
 from deploy.sagemaker.session import SETUP_CODES, translated
 from deploy.sagemaker.settings import Settings
 
-BUSY = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
-
-
-def error_text(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    return f"{exc.operation_name}: {error.get('Code', '?')}: {error.get('Message', '')}"
-
 
 class SageMakerEndpoints(EndpointBackend):
+    replay_while_judged = True  # the follow loop's snapshots say when the new fleet is judged
+
     def __init__(
         self,
         session: Any,
@@ -59,6 +58,7 @@ class SageMakerEndpoints(EndpointBackend):
         self.poll_seconds = pipeline.sagemaker.poll_seconds if poll_seconds is None else poll_seconds
         self.sleep = sleep
         self.clock = clock
+        self._runtime_lock = threading.Lock()
 
     @cached_property
     def settings(self) -> Settings:
@@ -118,7 +118,7 @@ class SageMakerEndpoints(EndpointBackend):
     def _deploy(self, desired: DesiredState, live: LiveState | None, reporter: DeployReporter) -> DeployOutcome:
         cfg, env = desired.config, desired.env
         if live is not None:
-            self._check_ready(env, live)
+            check_ready(env, live)
         alarms = RollbackAlarms(self.session.client("cloudwatch"), env, cfg)
         removed = alarms.apply()
         reporter.event(
@@ -170,21 +170,6 @@ class SageMakerEndpoints(EndpointBackend):
         }
         return DeployOutcome(summary, details)
 
-    def _check_ready(self, env: str, live: LiveState) -> None:
-        name, status, reason = live.endpoint_name, live.status, live.failure_reason or "no reason given"
-        if status in BUSY:
-            raise DeployError(
-                f"{env}: endpoint '{name}' is {status}: another deployment is under way; "
-                f"wait for it (`mlops plan --env {env}`) and deploy again"
-            )
-        if status == "Failed":
-            raise DeployError(
-                f"{env}: endpoint '{name}' is Failed ({reason}): delete it "
-                f"(`aws sagemaker delete-endpoint --endpoint-name {name}`) and deploy again"
-            )
-        if status != "InService":
-            raise DeployError(f"{env}: endpoint '{name}' is {status} ({reason}): fix it in the console first")
-
     def _create(self, desired: DesiredState, plan: Resources, reporter: DeployReporter) -> dict[str, Any]:
         cfg = desired.config
         self.catalog.ensure(desired, plan, reporter)
@@ -207,29 +192,52 @@ class SageMakerEndpoints(EndpointBackend):
         cfg = desired.config
         self.catalog.ensure(desired, plan, reporter)
         scaling = self._scaling(cfg)
+        fleet = self._serving_instances(cfg)
         unscaled = live.instance_type != cfg.endpoint.instance_type and scaling.deregister()
         if unscaled:
             reporter.event("autoscaling deregistered: SageMaker cannot change the instance type of a scaled variant")
-        request = deployment_config(cfg.deployment, [a.name for a in cfg.alarms])
-        self.sagemaker.update_endpoint(
-            EndpointName=cfg.endpoint.name,
-            EndpointConfigName=plan.config_name,
-            RetainAllVariantProperties=False,
-            DeploymentConfig=request,
-        )
-        reporter.event(
-            f"UpdateEndpoint '{cfg.endpoint.name}' → '{plan.config_name}': blue/green "
-            f"{request['BlueGreenUpdatePolicy']['TrafficRoutingConfiguration']['Type']}, "
-            f"rollback alarms: {', '.join(a.name for a in cfg.alarms) or 'none'}"
-        )
-        previous = Serving(live.config_name, live.model_version, self.label(live.model_version))
-        target = self._target(desired, plan, creating=False, baseline=live.failure_reason)
         try:
-            return self._rollout(desired, reporter, alarms).follow(target, previous)
+            return self._guarded_update(desired, live, plan, reporter, alarms, fleet)
         except DeployError:
             if unscaled and live.autoscaling and live.autoscaling.get("enabled"):
                 self._restore_scaling(scaling, live.autoscaling, reporter)
             raise
+
+    def _guarded_update(
+        self,
+        desired: DesiredState,
+        live: LiveState,
+        plan: Resources,
+        reporter: DeployReporter,
+        alarms: RollbackAlarms,
+        fleet: int | None,
+    ) -> dict[str, Any]:
+        """UpdateEndpoint judged by alarms on the new fleet alone (`deploy.sagemaker.guard`)."""
+        guard = UpdateGuard(alarms, reporter, plan.config_name)
+        try:
+            request = update_request(desired.config, plan.config_name, fleet, guard.start())
+            self.sagemaker.update_endpoint(**request)
+            reporter.event(update_summary(request))
+            previous = Serving(live.config_name, live.model_version, self.label(live.model_version))
+            target = self._target(desired, plan, creating=False, baseline=live.failure_reason)
+            described = self._rollout(desired, reporter, alarms).follow(target, previous)
+        except StillDeploying:
+            guard.keep()
+            raise
+        except Exception:
+            guard.release()
+            raise
+        guard.judgement()
+        guard.release()
+        return described
+
+    def _serving_instances(self, cfg: EnvironmentConfig) -> int | None:
+        """The serving variant's current instance count (autoscaling may have moved it from git's)."""
+        described = self.sagemaker.describe_endpoint(EndpointName=cfg.endpoint.name)
+        for variant in described.get("ProductionVariants", []):
+            if variant["VariantName"] == cfg.endpoint.variant_name:
+                return variant.get("CurrentInstanceCount")
+        return None
 
     def _restore_scaling(self, scaling: VariantScaling, setting: dict[str, Any], reporter: DeployReporter) -> None:
         try:
@@ -266,8 +274,28 @@ class SageMakerEndpoints(EndpointBackend):
     def invoke(
         self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
     ) -> Invocation:
-        runtime = self.session.client("sagemaker-runtime")
+        with self._runtime_lock:  # `mlops deploy --traffic` invokes from several threads; clients are made once
+            runtime = self.session.client("sagemaker-runtime")
         return invoke_endpoint(runtime, cfg.endpoint.name, body, content_type, accept)
+
+    @translated
+    def test_split(self, model: ModelVersion) -> str | None:
+        """The test split the pipeline run wrote for `model` (`runs/<run id>/preprocess/test/`), from S3."""
+        run_id = model.lineage.get("run_id")
+        if not run_id:
+            return None
+        s3 = self.session.client("s3")
+        bucket = ArtifactBucket(s3, self.settings.artifacts_bucket(), self.settings.prefix)
+        try:
+            found = bucket.find(bucket.uri("runs", str(run_id), "preprocess", "test") + "/", ".csv")
+            if found is None:
+                return None
+            where = S3Uri.parse(found)
+            return s3.get_object(Bucket=where.bucket, Key=where.key)["Body"].read().decode("utf-8")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in SETUP_CODES:
+                raise
+            return None  # the caller says there is no test split to replay
 
     # ------------------------------------------------------------------ plumbing
 

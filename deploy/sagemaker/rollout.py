@@ -15,13 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deploy.endpoints import DeployReporter
+from deploy.endpoints import DeployReporter, LiveState
 from deploy.errors import DeployError, RollbackError
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 # UpdateEndpoint sets Updating before it returns; an InService answer on the old config
 # right after it is retried this many times before it is judged a silent rollback.
 SETTLE_POLLS = 3
+# New-fleet states in which it takes traffic and the rollback alarms judge it.
+JUDGED = frozenset({"ActivatingTraffic", "Baking"})
+
+
+class StillDeploying(DeployError):
+    """The follow loop gave up while SageMaker carries on with the update (and judges it)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,26 @@ class Serving:
         if self.config_name and observed == self.config_name:
             return f"{self.label or 'the previous model'} (endpoint config '{observed}') is still serving"
         return f"endpoint config '{observed}' is serving" if observed else "nothing is serving"
+
+
+BUSY = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+
+
+def check_ready(env: str, live: LiveState) -> None:
+    """Refuse to deploy onto an endpoint that is busy or broken, saying what to do."""
+    name, status, reason = live.endpoint_name, live.status, live.failure_reason or "no reason given"
+    if status in BUSY:
+        raise DeployError(
+            f"{env}: endpoint '{name}' is {status}: another deployment is under way; "
+            f"wait for it (`mlops plan --env {env}`) and deploy again"
+        )
+    if status == "Failed":
+        raise DeployError(
+            f"{env}: endpoint '{name}' is Failed ({reason}): delete it "
+            f"(`aws sagemaker delete-endpoint --endpoint-name {name}`) and deploy again"
+        )
+    if status != "InService":
+        raise DeployError(f"{env}: endpoint '{name}' is {status} ({reason}): fix it in the console first")
 
 
 @dataclass(frozen=True)
@@ -87,7 +113,10 @@ def snapshot(described: dict[str, Any], previous: Serving, target: Target) -> di
                 "message": status.get("StatusMessage", ""),
             }
         )
-    return {"phase": described.get("EndpointStatus", "?"), "variants": variants}
+    judging = described.get("EndpointStatus") == "Updating" and any(
+        v["fleet"] == "new" and (v["status"] in JUDGED or (v["weight"] or 0) > 0) for v in variants
+    )
+    return {"phase": described.get("EndpointStatus", "?"), "variants": variants, "judging": judging}
 
 
 class Rollout:
@@ -170,8 +199,8 @@ class Rollout:
             message += f": {described['FailureReason']}"
         self.reporter.event(message)
 
-    def _timeout(self, target: Target, previous: Serving, described: dict[str, Any]) -> DeployError:
-        return DeployError(
+    def _timeout(self, target: Target, previous: Serving, described: dict[str, Any]) -> StillDeploying:
+        return StillDeploying(
             f"{target.env}: deploy of {target.label} did not finish within {target.timeout_seconds:.0f} s: "
             f"endpoint '{target.endpoint}' is still {described['EndpointStatus']} and SageMaker carries on "
             f"(it rolls back by itself after MaximumExecutionTimeoutInSeconds); "

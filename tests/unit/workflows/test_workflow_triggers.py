@@ -46,12 +46,15 @@ def test_prod_needs_staging_and_the_production_environment():
     assert prod["concurrency"] == {"group": "deploy-prod", "cancel-in-progress": False, "queue": "max"}
 
 
-def test_deploy_jobs_plan_then_deploy_and_staging_smokes():
+def test_deploy_jobs_plan_then_deploy_with_traffic_and_smoke():
     jobs = {j: job for j, job in load("deploy.yml")["jobs"].items() if j != "bootstrap"}
     staging = [line.split()[:2] for line in run_lines(jobs["staging"])]
     prod = [line.split()[:2] for line in run_lines(jobs["prod"])]
     assert staging == [["mlops", "plan"], ["mlops", "deploy"], ["mlops", "smoke"]]
-    assert prod == [["mlops", "plan"], ["mlops", "deploy"]]
+    assert prod == [["mlops", "plan"], ["mlops", "deploy"], ["mlops", "smoke"]]
+    for job in jobs.values():
+        # the rollback alarms judge the new fleet only if it gets requests while it bakes
+        assert "--traffic golden" in next(line for line in run_lines(job) if line.startswith("mlops deploy"))
     for job_id, env in (("staging", "staging"), ("prod", "prod")):
         for line in run_lines(jobs[job_id]):
             assert f"--env {env}" in line and "--backend sagemaker" in line

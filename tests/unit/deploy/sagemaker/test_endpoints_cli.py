@@ -104,3 +104,24 @@ def test_rolled_back_deploy_exits_8_and_leaves_the_package_pending(
     assert "ROLLED BACK (silently" in stderr and "churn-classifier v1 (endpoint config" in stderr
     package = boto3.client("sagemaker", region_name=REGION).describe_model_package(ModelPackageName=arn2)
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_plan_states_the_canarys_real_traffic_share_on_a_two_instance_fleet(
+    sm_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, arn1, digest1 = register(sm_repo, "one")
+    pin(sm_repo, first, digest1, arn1)
+    assert main(["deploy", "--env", "prod", "--backend", "sagemaker"]) == 0
+    second, arn2, digest2 = register(sm_repo, "two")
+    pin(sm_repo, second, digest2, arn2)
+    capsys.readouterr()
+    assert main(["plan", "--env", "prod", "--backend", "sagemaker"]) == 10
+    out = " ".join(capsys.readouterr().out.split())
+    assert "prod (churn-prod): update" in out
+    assert (
+        "rollout: canary of 10 % of 2 instances is 1 instance: on SageMaker it takes 50 % of traffic, not the "
+        "10 % configured (whole instances; the local backend shifts 10 %), then 100 %; "
+        "bake 300 s a step, termination wait 120 s"
+    ) in out
+    assert main(["plan", "--env", "prod", "--backend", "sagemaker", "--format", "markdown"]) == 10
+    assert "it takes 50 % of traffic, not the 10 % configured" in " ".join(capsys.readouterr().out.split())

@@ -17,6 +17,7 @@ from deploy.cli.deploy_cmd import ConsoleReporter
 from deploy.config.schema import EnvironmentConfig
 from deploy.endpoints import DeployOutcome, LiveState
 from deploy.errors import DeployError, ExitCode, RollbackError
+from deploy.sagemaker.alarms import RollbackAlarms
 from deploy.sagemaker.endpoints import SageMakerEndpoints
 from deploy.sagemaker.resources import TAG_POLICY, TAG_VERSION, tag_dict
 
@@ -61,14 +62,29 @@ class Scenario:
 
 
 class AlarmOnUpdate(Reporter):
-    """The 5xx alarm fires once traffic shifts (the deploy itself re-puts the alarms in OK first)."""
+    """Once traffic shifts, the standing 5xx alarm (both fleets) and, with `new_fleet`, the deployment's fire."""
+
+    def __init__(self, new_fleet: bool = True) -> None:
+        super().__init__()
+        self.new_fleet = new_fleet
 
     def event(self, message: str) -> None:
         super().event(message)
-        if message.startswith("UpdateEndpoint"):
-            boto3.client("cloudwatch", region_name=REGION).set_alarm_state(
-                AlarmName="churn-prod-5xx", StateValue="ALARM", StateReason="Threshold Crossed: 3 datapoints >= 1.0"
-            )
+        if not message.startswith("UpdateEndpoint"):
+            return
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        config = message.split("→ '")[1].split("'")[0]
+        fired = ["churn-prod-5xx"] + ([f"churn-prod-5xx@{config}"] if self.new_fleet else [])
+        for name in fired:
+            reason = "Threshold Crossed: 3 datapoints >= 1.0" if "@" in name else "Threshold Crossed: old fleet"
+            cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason=reason)
+
+
+def alarm_names() -> set[str]:
+    return {a["AlarmName"] for a in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]}
+
+
+STANDING = {"churn-prod-5xx", "churn-prod-p99-latency"}
 
 
 def scenario(first: dict[str, Any] | None = None, second: dict[str, Any] | None = None) -> Scenario:
@@ -113,9 +129,28 @@ def test_alarm_triggered_rollback_names_the_alarm_and_the_model_still_serving(aw
         )
     message = caught.value.message
     assert caught.value.exit_code == ExitCode.ROLLBACK
-    assert "ROLLED BACK" in message and "churn-prod-5xx (Threshold Crossed" in message
+    assert "ROLLED BACK" in message and f"churn-prod-5xx@{s.new} (Threshold Crossed: 3 datapoints" in message
+    assert "old fleet" not in message  # the standing alarm sees both fleets: not the verdict on the new one
     assert f"churn-classifier v1 (endpoint config '{s.old}') is still serving" in message
-    assert any("ROLLING BACK" in e and "churn-prod-5xx" in e for e in s.reporter.events)
+    assert any("ROLLING BACK" in e and f"churn-prod-5xx@{s.new}" in e for e in s.reporter.events)
+    assert alarm_names() == STANDING  # the deployment alarms are removed after a rollback too
+
+
+def test_an_old_fleet_alarm_is_not_a_reason_to_blame_the_new_model(aws_setup: dict[str, str]) -> None:
+    s = scenario()
+    s.reporter = AlarmOnUpdate(new_fleet=False)
+    with pytest.raises(RollbackError) as caught:
+        s.run(s.answer("Updating", pending=s.new, new_status="Baking", weight=0.5), s.answer("InService"))
+    assert "silently" in caught.value.message and "churn-prod-5xx" not in caught.value.message
+
+
+def test_deployment_alarms_are_removed_when_the_update_request_fails(aws_setup: dict[str, str]) -> None:
+    s = scenario()
+    s.split.stubber.add_client_error("update_endpoint", "ValidationException", "Cannot update in-progress endpoint")
+    with s.split.stubber, pytest.raises(DeployError, match="Cannot update in-progress endpoint"):
+        s.adapter.deploy(desired(s.cfg, s.package_arn), s.live, s.reporter)
+    assert alarm_names() == STANDING
+    assert any(e.startswith("deployment alarms removed: churn-prod-5xx@") for e in s.reporter.events)
 
 
 def test_silent_rollback_in_service_on_the_old_config_is_a_failure(aws_setup: dict[str, str]) -> None:
@@ -161,6 +196,12 @@ def test_stuck_in_updating_past_the_timeout(aws_setup: dict[str, str]) -> None:
     assert caught.value.exit_code == ExitCode.DEPLOY and not isinstance(caught.value, RollbackError)
     assert "did not finish within 2820 s" in caught.value.message and "still Updating" in caught.value.message
     assert f"churn-classifier v1 (endpoint config '{s.old}') is still serving meanwhile" in caught.value.message
+    # SageMaker carries on and still judges the update: its alarms stay until the next deploy
+    assert alarm_names() == STANDING | {f"{name}@{s.new}" for name in STANDING}
+    assert any("deployment alarms kept" in e for e in s.reporter.events)
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    assert sorted(RollbackAlarms(cloudwatch, "prod", s.cfg).apply()) == sorted(f"{n}@{s.new}" for n in STANDING)
+    assert alarm_names() == STANDING
 
 
 def scaled(count: int = 2) -> dict[str, Any]:
@@ -196,3 +237,19 @@ def test_console_shows_fleet_status_instead_of_request_metrics(
     line = " ".join(capsys.readouterr().err.split())
     assert "[Updating]" in line and "AllTraffic(v1, serving)" in line
     assert "AllTraffic(v2, new) weight 0.1 instances 2/2 Baking" in line and "req" not in line
+
+
+def test_autoscaled_fleet_is_replaced_at_its_scaled_size(aws_setup: dict[str, str]) -> None:
+    s = scenario(scaled(), scaled())
+    sent: list[dict[str, Any]] = []
+    s.split.stubbed.meta.events.register(
+        "provide-client-params.sagemaker.UpdateEndpoint", lambda params, **_: sent.append(dict(params))
+    )
+    s.run(s.answer("Updating", pending=s.new), s.answer("InService", s.new))
+    (request,) = sent
+    assert request["RetainAllVariantProperties"] is True
+    assert {p["VariantPropertyType"] for p in request["ExcludeRetainedVariantProperties"]} == {
+        "DesiredWeight",
+        "DataCaptureConfig",
+    }
+    assert any("instance count kept from the scaled fleet" in e for e in s.reporter.events)
