@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "deploy.cli.endpoint_cmd",
     "deploy.cli.demo_cmd",
     "deploy.cli.issue_cmd",
+    "deploy.cli.teardown_cmd",
 )
 
 

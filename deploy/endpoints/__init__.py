@@ -86,6 +86,10 @@ class EndpointBackend(ABC):
     ) -> Invocation:
         """Send one request to the endpoint and time it."""
 
+    @abstractmethod
+    def teardown(self, env: str, cfg: EnvironmentConfig, *, dry_run: bool) -> list[str]:
+        """Remove what deploys created for the environment (with `dry_run`, only find it); one line per thing."""
+
     def test_split(self, model: ModelVersion) -> str | None:
         """The CSV text of the test split `model` was evaluated on, where only this backend can reach it."""
         return None

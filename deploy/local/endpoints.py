@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,6 +158,22 @@ class LocalEndpoints(EndpointBackend):
         if process is not None:
             process.stop()
         return process
+
+    def teardown(self, env: str, cfg: EnvironmentConfig, *, dry_run: bool) -> list[str]:
+        """The server and everything under `.mlops/endpoints/<env>/` (record, unpacked models, logs)."""
+        state = self.state_dir(env)
+        process = EndpointProcess.attach(state)
+        found = []
+        if process is not None:
+            found.append(f"server of '{cfg.endpoint.name}' on 127.0.0.1:{process.port} (pid {process.pid})")
+        if state.exists():
+            root = self.workspace.root
+            found.append(f"state {state.relative_to(root) if state.is_relative_to(root) else state}")
+        if not dry_run:
+            if process is not None:
+                process.stop()
+            shutil.rmtree(state, ignore_errors=True)
+        return found
 
     def _settle(self, process: EndpointProcess, variant: str, reporter: DeployReporter) -> VariantRoute | None:
         """The variant serving now; leftovers of an interrupted deploy are rolled back first."""

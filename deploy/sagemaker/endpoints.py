@@ -37,6 +37,7 @@ from deploy.sagemaker.rollout import Rollout, Serving, StillDeploying, Target, c
 from deploy.sagemaker.s3 import ArtifactBucket, S3Uri
 from deploy.sagemaker.session import SETUP_CODES, translated
 from deploy.sagemaker.settings import Settings
+from deploy.sagemaker.teardown import SageMakerTeardown
 
 
 class SageMakerEndpoints(EndpointBackend):
@@ -279,6 +280,19 @@ class SageMakerEndpoints(EndpointBackend):
         return invoke_endpoint(runtime, cfg.endpoint.name, body, content_type, accept)
 
     @translated
+    @translated
+    def teardown(self, env: str, cfg: EnvironmentConfig, *, dry_run: bool) -> list[str]:
+        work = SageMakerTeardown(self.session, env, cfg)
+        try:
+            plan = work.plan()
+            if not dry_run:
+                work.apply(plan)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in SETUP_CODES:
+                raise
+            raise DeployError(f"{env}: teardown of endpoint '{cfg.endpoint.name}' failed: {error_text(exc)}") from None
+        return plan.lines()
+
     def test_split(self, model: ModelVersion) -> str | None:
         """The test split the pipeline run wrote for `model` (`runs/<run id>/preprocess/test/`), from S3."""
         run_id = model.lineage.get("run_id")

@@ -25,7 +25,7 @@ class Retention:
 
     def prune(self, live_config: str, previous_config: str | None) -> list[str]:
         """Delete what is beyond retention; the names deleted (configs first, then models)."""
-        configs = self._managed("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn")
+        configs = self.managed("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn")
         configs.sort(key=lambda c: (c["CreationTime"], c["EndpointConfigName"]), reverse=True)
         protected = {live_config, previous_config}
         others = [c["EndpointConfigName"] for c in configs if c["EndpointConfigName"] not in protected]
@@ -34,13 +34,13 @@ class Retention:
         kept_models = {m for name in kept if name for m in self._models_of(name)}
         for name in doomed:
             self.sagemaker.delete_endpoint_config(EndpointConfigName=name)
-        models = self._managed("list_models", "Models", "ModelName", "ModelArn")
+        models = self.managed("list_models", "Models", "ModelName", "ModelArn")
         stale_models = sorted(m["ModelName"] for m in models if m["ModelName"] not in kept_models)
         for name in stale_models:
             self.sagemaker.delete_model(ModelName=name)
         return doomed + stale_models
 
-    def _managed(self, operation: str, key: str, name_key: str, arn_key: str) -> list[dict[str, Any]]:
+    def managed(self, operation: str, key: str, name_key: str, arn_key: str) -> list[dict[str, Any]]:
         paginator = self.sagemaker.get_paginator(operation)
         # Names start with the endpoint name, cut short when it is long (see `versioned_name`).
         prefix = self.endpoint[:NAME_PREFIX]

@@ -35,6 +35,9 @@ class RecordingEndpoints(EndpointBackend):
     def invoke(self, env, cfg, body, content_type, accept="application/json"):
         return Invocation(200, b"{}", "application/json", 1.0)
 
+    def teardown(self, env, cfg, *, dry_run):
+        return []
+
 
 class Reporter:
     def __init__(self) -> None:
