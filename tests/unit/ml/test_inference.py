@@ -120,6 +120,32 @@ def test_payload_errors(model, body: str | bytes, content_type: str, status: int
     assert reason in caught.value.reason
 
 
+def _with_age(digits: str) -> str:
+    return json.dumps({**RECORD, "age": 0}).replace('"age": 0', f'"age": {digits}')
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "application/json", "nested too deeply"),
+        ('{"instances": ' * 50_000 + "[]" + "}" * 50_000, "application/json", "nested too deeply"),
+        (_with_age("9" * 400), "application/json", "feature 'age' at row 1: number too large for a float"),
+        (_with_age("9" * 5000), "application/json", "a number has more than 4300 digits"),
+        (ROW.replace("fiber_optic", "x" * 200_000), "text/csv", "a CSV field is longer than 131072 characters"),
+        (ROW.encode(), "text/csv; charset=undefined", "cannot be decoded as undefined"),
+        (b"\xff" + ROW.encode(), "text/csv; charset=idna", "not valid idna"),
+    ],
+    ids=["deep-list", "deep-object", "int-beyond-float", "int-digit-limit", "csv-field-limit", "codec", "idna"],
+)
+def test_hostile_payloads_are_400_not_500(model, body: str | bytes, content_type: str, reason: str) -> None:
+    """What the standard library raises on hostile input is the client's mistake: a 400, never a 500."""
+    with pytest.raises(PayloadError) as caught:
+        input_fn(body, content_type, model)
+    assert caught.value.status == 400
+    assert reason in caught.value.reason
+    assert len(caught.value.reason) < 200  # the reason never echoes the client's giant field back
+
+
 def test_oversized_body_is_413_before_parsing(model: inference.ServingModel) -> None:
     body = b"x" * (MAX_PAYLOAD_BYTES + 1)
     with pytest.raises(PayloadError) as caught:
