@@ -16,8 +16,8 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 import numpy as np
