@@ -1,0 +1,88 @@
+"""Bad command-line inputs are config, data or setup errors found before any step runs: one line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.cli.app import main
+
+
+def _one_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--set", "C=abc"], "--set C=abc: C must be a number, got 'abc'"),
+        (["--set", "nosuch=1"], "--set nosuch=1: hyperparameters nosuch do not apply to logistic_regression"),
+        (["--set", "C=0"], "C must be > 0"),
+        (["--set", "max_iter=2.5"], "max_iter must be an integer"),
+        (["--set", "algorithm=xgboost"], "unknown algorithm 'xgboost'"),
+        (["--set", "learning_rate=0.1"], "do not apply to logistic_regression"),
+        (["--rows", "0"], "--rows: Input should be greater than or equal to 100 (got 0)"),
+        (["--rows", "-5"], "--rows"),
+        (["--data", "no/such/file.csv"], "--data no/such/file.csv:"),
+        (["--data", "notes.txt"], "--data notes.txt:"),
+        (["--data", "s3://bucket"], "needs a bucket and a key"),
+        (["--data", "ftp://host/x.csv"], "--data: "),
+        (["--data", "data.csv", "--rows", "500"], "--rows 500: applies only to the built-in sample"),
+    ],
+)
+def test_pipeline_run_overrides_are_config_errors_before_any_step(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    (repo_copy / "notes.txt").write_text("hello")
+    (repo_copy / "data.csv").write_text("a,b\n1,2\n")
+    assert main(["pipeline", "run", *argv]) == 3
+    err = capsys.readouterr().err
+    assert says in _one_line(err)
+    assert "preprocess" not in err  # no step started
+    assert not (repo_copy / ".mlops" / "runs").exists()
+
+
+def test_s3_data_without_credentials_on_the_local_backend(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(repo_copy / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(repo_copy / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
+    assert main(["pipeline", "run", "--data", "s3://bucket/churn.csv"]) == 12
+    line = _one_line(capsys.readouterr().err)
+    assert "s3://bucket/churn.csv: no AWS credentials" in line and "--data" in line
+
+
+def test_bad_hyperparameter_in_the_config_file_is_found_by_validate(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = repo_copy / "config" / "pipeline.yaml"
+    path.write_text(path.read_text().replace("    C: 1.0\n", "    C: abc\n"))
+    assert main(["config", "validate"]) == 3
+    out = capsys.readouterr().out
+    assert f"{path}:training.hyperparameters: C must be a number, got 'abc'" in out
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.write_text("not a database, just text" * 100), "file is not a database"),
+        (lambda p: p.mkdir(), "unable to open database file"),
+    ],
+    ids=["damaged", "folder"],
+)
+def test_an_unusable_local_registry_is_one_line(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], make, says
+) -> None:
+    db = repo_copy / ".mlops" / "registry.db"
+    db.parent.mkdir(parents=True)
+    make(db)
+    assert main(["models", "list"]) == 5
+    line = _one_line(capsys.readouterr().err)
+    assert f"local registry {db}: {says}" in line
