@@ -85,6 +85,10 @@ class FeaturesConfig(Strict):
     max_null_fraction: float = Field(0.2, ge=0, le=1)
     numeric: list[NumericFeature] = Field(min_length=0)
     categorical: list[CategoricalFeature] = Field(default_factory=list)
+    ignore_columns: list[str] = Field(
+        default_factory=list,
+        description="columns of the data the model does not use (ids, notes); any other unknown column is an error",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> FeaturesConfig:
@@ -94,6 +98,9 @@ class FeaturesConfig(Strict):
             raise ValueError(f"feature names appear twice: {', '.join(dupes)}")
         if self.label in names:
             raise ValueError(f"label '{self.label}' is also listed as a feature")
+        used = sorted(set(self.ignore_columns) & {*names, self.label})
+        if used:
+            raise ValueError(f"ignore_columns lists {', '.join(used)}, which the model uses")
         if not names:
             raise ValueError("at least one numeric or categorical feature is needed")
         return self

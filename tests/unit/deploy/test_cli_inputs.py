@@ -86,3 +86,19 @@ def test_an_unusable_local_registry_is_one_line(
     assert main(["models", "list"]) == 5
     line = _one_line(capsys.readouterr().err)
     assert f"local registry {db}: {says}" in line
+
+
+def test_data_with_unknown_columns_or_infinities_is_rejected_at_validation(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 4 from the data gate, naming columns and rows; not a failed training step (exit 6)."""
+    from ml.dataset import make_churn
+
+    frame = make_churn(300, 1).assign(customer_id=range(300))
+    frame.loc[[2, 7], "total_charges"] = float("inf")
+    frame.to_csv(repo_copy / "customers.csv", index=False)
+    assert main(["pipeline", "run", "--data", "customers.csv"]) == 4
+    line = _one_line(capsys.readouterr().err)
+    assert "column 'total_charges': 2 infinite values at rows 3, 8" in line
+    assert "unknown columns 'customer_id'" in line
+    assert "train" not in line
