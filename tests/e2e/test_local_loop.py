@@ -225,6 +225,27 @@ def test_smoke_invoke_and_endpoint_commands(
     assert main(["plan", "--env", "prod"]) == 0
 
 
+def test_invoke_guesses_csv_and_a_refused_request_is_its_own_exit_code(
+    local_loop: LocalLoop, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ensure_serving(local_loop, 2)
+    row = tmp_path / "row.csv"
+    row.write_text("12,70.5,846.0,1,41,20.5,month-to-month,electronic_check,fiber_optic,yes\n")
+    assert main(["invoke", "--env", "prod", "--file", str(row)]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["predictions"]) == 1 and "sent as text/csv (guessed" in captured.err
+    # A client mistake is exit 15 (not 7, "deploy refused or failed"), one line, with a hint.
+    assert main(["invoke", "--env", "prod", "--file", str(row), "--content-type", "application/json"]) == 15
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("error: endpoint 'churn-prod' answered HTTP 400: invalid JSON")
+    assert line.endswith("(the body looks like text/csv: pass --content-type text/csv)")
+    assert captured.out == ""
+    row.write_text("1,2,3\n")
+    assert main(["invoke", "--env", "prod", "--file", str(row)]) == 15
+    assert "expected 10 columns" in capsys.readouterr().err
+
+
 def test_endpoint_start_refuses_an_environment_never_deployed(
     local_loop: LocalLoop, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -102,3 +102,58 @@ def test_data_with_unknown_columns_or_infinities_is_rejected_at_validation(
     assert "column 'total_charges': 2 infinite values at rows 3, 8" in line
     assert "unknown columns 'customer_id'" in line
     assert "train" not in line
+
+
+@pytest.mark.parametrize("where", ["outside", "subfolder", "bad-root"])
+def test_commands_run_from_the_repository_root(
+    repo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    monkeypatch.delenv("MLOPS_ROOT")
+    if where == "outside":
+        (tmp_path / "elsewhere").mkdir()
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        says = "is not a repository of this template (no config/pipeline.yaml)"
+    elif where == "subfolder":
+        monkeypatch.chdir(repo_copy / "ml")
+        says = f"run mlops from the repository root: cd {repo_copy}"
+    else:
+        monkeypatch.setenv("MLOPS_ROOT", str(tmp_path))
+        says = f"MLOPS_ROOT={tmp_path}: no config/pipeline.yaml there"
+    for argv in (["models", "list"], ["plan", "--env", "prod"], ["config", "validate"], ["pipeline", "run"]):
+        assert main(argv) == 3
+        assert says in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "elsewhere" / ".mlops").exists()
+
+
+def test_commands_work_from_the_root(repo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_ROOT")
+    monkeypatch.chdir(repo_copy)
+    assert main(["config", "validate"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"12,70.5,846.0,1,41,20.5,month-to-month,electronic_check,fiber_optic,yes\n", "text/csv"),
+        (b'{"instances": [[1, 2]]}', "application/json"),
+        (b"  \n[[1, 2]]", "application/json"),
+        (b"tenure_months,age\n1,2\n", "text/csv"),
+    ],
+)
+def test_invoke_guesses_the_content_type_from_the_body(body: bytes, kind: str) -> None:
+    from deploy.cli.deploy_cmd import guess_content_type
+
+    assert guess_content_type(body) == kind
+
+
+def test_invoke_hints_at_the_content_type_the_body_looks_like() -> None:
+    from deploy.cli.deploy_cmd import content_type_hint, error_reason
+
+    assert content_type_hint(b"1,2,3", "application/json") == (
+        " (the body looks like text/csv: pass --content-type text/csv)"
+    )
+    assert content_type_hint(b"1,2,3", "text/csv; charset=utf-8") == ""
+    assert error_reason(b'{"error": "invalid JSON: Extra data at line 1 column 2"}') == (
+        "invalid JSON: Extra data at line 1 column 2"
+    )
+    assert error_reason(b"<html>\nbad</html>") == "<html>"
