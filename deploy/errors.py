@@ -42,6 +42,12 @@ class MlopsError(Exception):
         self.details = details or []
 
 
+class UsageError(MlopsError):
+    """A command-line argument cannot be used as given (e.g. an output file that cannot be written)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ConfigError(MlopsError):
     """A desired-state file is missing, malformed or breaks a rule; `details` holds one line per problem."""
 

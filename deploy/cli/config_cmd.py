@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from deploy.cli.console import err, out
+from deploy.cli.console import err, out, write_file
 from deploy.config import validate_all
 from deploy.config.deadlines import deadline_problems
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
@@ -60,8 +60,7 @@ def schema(
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 stale.append(str(path))
             continue
-        target.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_file(path, text, "--output")
         err.print(f"wrote {path}")
     if stale:
         raise ConfigError(f"JSON Schema out of date: {', '.join(stale)} (run `mlops config schema`)")

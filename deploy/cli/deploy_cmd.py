@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from deploy.cli.console import append_github_file, err, out
+from deploy.cli.console import append_github_file, err, out, write_file
 from deploy.cli.context import BackendOption, Context
 from deploy.config.schema import EnvironmentConfig
 from deploy.cost.estimate import environment_cost
@@ -113,7 +113,7 @@ def plan(
     text += ("\n\n" if fmt is PlanFormat.markdown else "\n") + cost
     out.print(text, markup=False)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_file(output, text + "\n", "--output")
     markdown = render_markdown(env, cfg.endpoint.name, live, changes) + (f"\n{note}\n" if note else "")
     append_github_file("GITHUB_STEP_SUMMARY", markdown + "\n" + cost)
     append_github_file("GITHUB_OUTPUT", f"changes={'true' if changes else 'false'}\n")

@@ -157,3 +157,15 @@ def test_invoke_hints_at_the_content_type_the_body_looks_like() -> None:
         "invalid JSON: Extra data at line 1 column 2"
     )
     assert error_reason(b"<html>\nbad</html>") == "<html>"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["plan", "--env", "prod", "--output", "/proc/no/plan.md"], ["config", "schema", "--output", "/proc/no"]],
+    ids=["plan", "schema"],
+)
+def test_an_output_file_that_cannot_be_written_is_a_usage_error(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(argv) == 2
+    assert "--output /proc/no" in _one_line(capsys.readouterr().err)
