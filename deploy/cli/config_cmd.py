@@ -10,6 +10,7 @@ import typer
 from deploy.cli.console import err, out, write_file
 from deploy.config import validate_all
 from deploy.config.deadlines import deadline_problems
+from deploy.config.document import shown
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.errors import ConfigError, ExitCode
 from deploy.workspace import Workspace
@@ -28,7 +29,7 @@ def validate(
     Also checks that each workflow job running a deploy or the pipeline outlasts the longest run
     the config allows (its timeout-minutes and its AWS role session).
     """
-    directory = config_dir or Workspace.discover().config_dir
+    directory = shown(config_dir or Workspace.discover().config_dir)
     result = validate_all(directory)
     workflows = directory.resolve().parent / ".github" / "workflows"
     result.problems.extend(deadline_problems(workflows, result.pipeline, result.environments))

@@ -28,6 +28,19 @@ MAX_VALUES = 100_000
 MAX_DEPTH = 64
 
 
+def shown(path: Path | str) -> Path:
+    """A path as messages show it: relative to the current folder when it lies below it.
+
+    Commands run from the repository root, so a problem reads `config/prod.yaml:…`, the way
+    the user would type the file's name, and a path stays valid for opening from there.
+    """
+    path = Path(path)
+    try:
+        return path.relative_to(Path.cwd()) if path.is_absolute() else path
+    except ValueError:
+        return path
+
+
 def _text(path: Path) -> str:
     try:
         raw = path.read_bytes()

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from deploy.config.document import line_of, plain, read_yaml
+from deploy.config.document import line_of, plain, read_yaml, shown
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.errors import ConfigError
 
@@ -91,7 +91,7 @@ def _load(path: Path, model: type[BaseModel]) -> Any:
 
 
 def load_pipeline(config_dir: Path) -> PipelineConfig:
-    return _load(Path(config_dir) / PIPELINE_FILE, PipelineConfig)
+    return _load(shown(config_dir) / PIPELINE_FILE, PipelineConfig)
 
 
 def environment_names(config_dir: Path) -> list[str]:
@@ -100,7 +100,7 @@ def environment_names(config_dir: Path) -> list[str]:
 
 
 def load_environment(config_dir: Path, env: str) -> EnvironmentConfig:
-    path = Path(config_dir) / f"{env}.yaml"
+    path = shown(config_dir) / f"{env}.yaml"
     if not path.is_file():
         known = ", ".join(environment_names(config_dir)) or "none"
         raise ConfigError(f"{path}: no such environment (known: {known})")
@@ -139,7 +139,7 @@ def _cross_checks(config_dir: Path, envs: dict[str, EnvironmentConfig]) -> list[
 def validate_all(config_dir: Path) -> ConfigSet:
     """Validate pipeline.yaml and every environment, collecting every problem instead of stopping."""
     result = ConfigSet()
-    config_dir = Path(config_dir)
+    config_dir = shown(config_dir)
     targets = [(config_dir / PIPELINE_FILE, PipelineConfig, None)]
     targets += [(config_dir / f"{e}.yaml", EnvironmentConfig, e) for e in environment_names(config_dir)]
     for path, model, env in targets:

@@ -25,6 +25,7 @@ from deploy.endpoints.traffic import Payload, TrafficReplay, load_payloads
 from deploy.errors import DeployError
 from deploy.local.alarms import AlarmMonitor, metric_value
 from deploy.local.serving_metrics import VariantMetrics
+from tests.readme_console import examples, mlops_shim, run_console
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalLoop
@@ -244,6 +245,28 @@ def test_invoke_guesses_csv_and_a_refused_request_is_its_own_exit_code(
     row.write_text("1,2,3\n")
     assert main(["invoke", "--env", "prod", "--file", str(row)]) == 15
     assert "expected 10 columns" in capsys.readouterr().err
+
+
+def test_the_readme_invoke_example_prints_what_it_shows(local_loop: LocalLoop, tmp_path: Path) -> None:
+    ensure_serving(local_loop, 2)
+    env = {**mlops_shim(tmp_path / "bin"), "MLOPS_ROOT": str(local_loop.root)}
+    run_console(examples()["invoke-csv"], local_loop.root, env)
+
+
+def test_the_readme_boto3_snippet_works_as_written_with_no_aws_config(local_loop: LocalLoop, tmp_path: Path) -> None:
+    ensure_serving(local_loop, 2)
+    code = examples()["boto3-local"].text
+    port = local_loop.config().local.port
+    assert "http://127.0.0.1:8082" in code and "churn-prod" in code
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    done = subprocess.run(
+        [sys.executable, "-c", code.replace("127.0.0.1:8082", f"127.0.0.1:{port}")],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    variant, _, body = done.stdout.partition(" ")
+    assert variant == "AllTraffic" and len(json.loads(body)["predictions"]) == 1
 
 
 def test_endpoint_start_refuses_an_environment_never_deployed(
