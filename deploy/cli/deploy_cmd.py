@@ -123,7 +123,7 @@ def plan(
 def deploy(
     env: str = EnvOption,
     backend: str = BackendOption,
-    wait: float = typer.Option(0, "--wait", help="seconds to wait for another deploy of this env to finish"),
+    wait: float = typer.Option(0, "--wait", min=0, help="seconds to wait for another deploy of this env to finish"),
     traffic: str = typer.Option(
         None,
         "--traffic",

@@ -101,7 +101,8 @@ def environment_names(config_dir: Path) -> list[str]:
 
 def load_environment(config_dir: Path, env: str) -> EnvironmentConfig:
     path = shown(config_dir) / f"{env}.yaml"
-    if not path.is_file():
+    # Only the names `environment_names` lists: not `pipeline`, not a path such as `../x`.
+    if env not in environment_names(config_dir):
         known = ", ".join(environment_names(config_dir)) or "none"
         raise ConfigError(f"{path}: no such environment (known: {known})")
     return _load(path, EnvironmentConfig)

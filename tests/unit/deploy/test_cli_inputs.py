@@ -169,3 +169,9 @@ def test_an_output_file_that_cannot_be_written_is_a_usage_error(
 ) -> None:
     assert main(argv) == 2
     assert "--output /proc/no" in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("env", ["pipeline", "../config/prod", "prod.yaml", "qa"])
+def test_env_must_name_an_environment_file(repo_copy: Path, capsys: pytest.CaptureFixture[str], env: str) -> None:
+    assert main(["plan", "--env", env]) == 3
+    assert "no such environment (known: prod, staging)" in _one_line(capsys.readouterr().err)
