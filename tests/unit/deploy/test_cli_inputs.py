@@ -175,3 +175,31 @@ def test_an_output_file_that_cannot_be_written_is_a_usage_error(
 def test_env_must_name_an_environment_file(repo_copy: Path, capsys: pytest.CaptureFixture[str], env: str) -> None:
     assert main(["plan", "--env", env]) == 3
     assert "no such environment (known: prod, staging)" in _one_line(capsys.readouterr().err)
+
+
+def test_a_read_only_local_registry_is_one_line(repo_copy: Path) -> None:
+    """Run as a user the file denies: root bypasses file modes, so root runs it in a user namespace."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from deploy.local.registry import SqliteRegistry
+    from tests.conftest import REPO
+
+    db = repo_copy / ".mlops" / "registry.db"
+    SqliteRegistry(db, repo_copy / ".mlops" / "artifacts").register(
+        "churn-classifier", artifact_uri="file:///m.tar.gz", sha256="0" * 64, evaluation={}, lineage={}
+    )
+    db.chmod(0o444)
+    prefix = []
+    if os.geteuid() == 0:
+        assert shutil.which("unshare"), "root needs unshare(1) to act as an unprivileged user"
+        prefix = ["unshare", "--user"]
+    env = {**os.environ, "MLOPS_ROOT": str(repo_copy), "PYTHONPATH": str(REPO)}
+    argv = [*prefix, sys.executable, "-m", "deploy", "models", "reject", "1", "--reason", "test"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 5, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: local registry {db}: attempt to write a readonly database")
+    assert "not writable" in line
