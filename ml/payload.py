@@ -181,6 +181,9 @@ def parse_csv(text: str, features: Features) -> Batch:
     names = features.names
     header = [field.strip() for field in rows[0]]
     if any(field in names for field in header):
+        twice = sorted({name for name in names if header.count(name) > 1})
+        if twice:
+            raise PayloadError(400, f"CSV header names {', '.join(twice)} more than once")
         lacking = [name for name in names if name not in header]
         if lacking:
             raise PayloadError(400, f"CSV header lacks features {', '.join(lacking)}")

@@ -100,6 +100,7 @@ def test_unknown_category_is_ignored(model: inference.ServingModel) -> None:
         (ROW.replace("70.5", "inf"), "text/csv", 400, "infinite value"),
         ("tenure_months,age\n1,2", "text/csv", 400, "CSV header lacks features monthly_charges"),
         (HEADER, "text/csv", 400, "header but no data rows"),
+        (f"{HEADER},age\n{ROW},41", "text/csv", 400, "CSV header names age more than once"),
         ('{"instances": [', "application/json", 400, "invalid JSON"),
         ('{"instances": []}', "application/json", 400, "no instances"),
         ('{"instances": [{"age": 3}]}', "application/json", 400, "instance 1 lacks features tenure_months"),
