@@ -32,19 +32,7 @@ def run(
 ) -> int:
     """Train, evaluate and register a new model version (PendingManualApproval)."""
     overrides = parse_overrides(sets)
-    loaded = Context()
-    cfg = loaded.pipeline
-    if data is not None or rows is not None:
-        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=_data_update(data, rows))})
-        if rows is not None and not cfg.data.source.startswith("builtin://"):
-            raise ConfigError(f"--rows {rows}: applies only to the built-in sample, not to {cfg.data.source}")
-    if instance_type or spot is not None:
-        compute = cfg.sagemaker.training.model_copy(update=_compute_update(instance_type, spot))
-        cfg = cfg.model_copy(update={"sagemaker": cfg.sagemaker.model_copy(update={"training": compute})})
-    # Re-validate: overrides from workflow inputs obey the same schema as the file.
-    cfg = _revalidate(cfg, {"data.source": "--data", "data.rows": "--rows"})
-    if data is not None and not data.startswith(("builtin://", "s3://")):
-        local_file(data, loaded.workspace.root, origin=f"--data {data}")
+    cfg = _with_overrides(Context(), data, rows, instance_type, spot)
     check_overrides(cfg, overrides)
     ctx = Context(backend, pipeline_override=cfg)
     err.print(f"pipeline on [bold]{ctx.backend.name}[/]: data {cfg.data.source}, group {ctx.group}")
@@ -84,6 +72,25 @@ def stop(
         err.print(f"stopping {arn}")
     err.print(f"{len(stopped)} execution(s) of {ctx.pipeline.sagemaker.pipeline_name} stopped")
     return 0
+
+
+def _with_overrides(
+    loaded: Context, data: str | None, rows: int | None, instance_type: str | None, spot: bool | None
+) -> PipelineConfig:
+    """The pipeline config with the command line's overrides, checked like the file before any step."""
+    cfg = loaded.pipeline
+    if data is not None or rows is not None:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=_data_update(data, rows))})
+        if rows is not None and not cfg.data.source.startswith("builtin://"):
+            raise ConfigError(f"--rows {rows}: applies only to the built-in sample, not to {cfg.data.source}")
+    if instance_type or spot is not None:
+        compute = cfg.sagemaker.training.model_copy(update=_compute_update(instance_type, spot))
+        cfg = cfg.model_copy(update={"sagemaker": cfg.sagemaker.model_copy(update={"training": compute})})
+    # Re-validate: overrides from workflow inputs obey the same schema as the file.
+    cfg = _revalidate(cfg, {"data.source": "--data", "data.rows": "--rows"})
+    if data is not None and not data.startswith(("builtin://", "s3://")):
+        local_file(data, loaded.workspace.root, origin=f"--data {data}")
+    return cfg
 
 
 def _revalidate(cfg: PipelineConfig, flags: dict[str, str]) -> PipelineConfig:
