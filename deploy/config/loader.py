@@ -137,6 +137,36 @@ def _cross_checks(config_dir: Path, envs: dict[str, EnvironmentConfig]) -> list[
     return found
 
 
+def _smoke_checks(config_dir: Path, pipeline: PipelineConfig | None, envs: dict[str, EnvironmentConfig]) -> list[str]:
+    """Smoke payloads parsed as the endpoint will parse them, with the features of pipeline.yaml.
+
+    A payload that no model trained from this config can answer would otherwise fail only
+    after a deploy, as a failed smoke test.
+    """
+    if pipeline is None:
+        return []
+    import json
+
+    from ml.payload import CSV, Features, PayloadError, parse_csv, parse_json  # the endpoint's own parser
+
+    features = Features(
+        tuple(f.name for f in pipeline.features.numeric), tuple(f.name for f in pipeline.features.categorical)
+    )
+    found = []
+    for env, cfg in envs.items():
+        for i, payload in enumerate(cfg.smoke.payloads):
+            text = payload.body if isinstance(payload.body, str) else json.dumps(payload.body)
+            where = f"{Path(config_dir) / env}.yaml:smoke.payloads.{i}.body"
+            try:
+                batch = (parse_csv if payload.content_type == CSV else parse_json)(text, features)
+            except PayloadError as exc:
+                found.append(f"{where}: {exc.reason} (features of {Path(config_dir) / PIPELINE_FILE})")
+                continue
+            if len(batch) != payload.expect_rows:
+                found.append(f"{where}: {len(batch)} rows, but expect_rows is {payload.expect_rows}")
+    return found
+
+
 def validate_all(config_dir: Path) -> ConfigSet:
     """Validate pipeline.yaml and every environment, collecting every problem instead of stopping."""
     result = ConfigSet()
@@ -158,4 +188,5 @@ def validate_all(config_dir: Path) -> ConfigSet:
             else:
                 result.environments[env] = parsed
     result.problems.extend(_cross_checks(config_dir, result.environments))
+    result.problems.extend(_smoke_checks(config_dir, result.pipeline, result.environments))
     return result

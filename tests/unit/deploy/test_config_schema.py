@@ -206,3 +206,22 @@ def test_a_small_alias_is_still_fine(repo_copy: Path) -> None:
     edit(repo_copy, "prod.yaml", "  autoscaling:\n    enabled: false", "  autoscaling:\n    enabled: *off")
     cfg = load_environment(repo_copy / "config", "prod")
     assert cfg.deployment.max_execution_timeout_seconds == 1800 and cfg.endpoint.autoscaling.enabled is False
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ("age: 34, ", "", "instance 1 lacks features age"),
+        ("48,45.0,2160.0,0,61,3.2,two-year", "48,45.0,2160.0,0,61,two-year", "CSV row 1 has 9 columns"),
+        ("        2,99.9,199.8", "        x,99.9,199.8", "feature 'tenure_months' at row 2: non-numeric value 'x'"),
+        ("expect_rows: 2", "expect_rows: 3", "2 rows, but expect_rows is 3"),
+    ],
+)
+def test_smoke_payloads_must_fit_the_features(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, says: str
+) -> None:
+    """A payload no model of this config can answer fails validation, not the smoke test after a deploy."""
+    edit(repo_copy, "staging.yaml", old, new)
+    assert main(["config", "validate"]) == 3
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith(f"{repo_copy / 'config' / 'staging.yaml'}:smoke.payloads.") and says in line
