@@ -203,3 +203,23 @@ def test_a_read_only_local_registry_is_one_line(repo_copy: Path) -> None:
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: local registry {db}: attempt to write a readonly database")
     assert "not writable" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("bin.json", b"\xff\xfe\x00binary", "not UTF-8 text (byte 0xff at 0)"),
+        ("deep.json", b"[" * 100_000, "not valid JSON (nested too deeply)"),
+        ("rows.csv", b"a,b\n1," + b"2" * 200_000 + b"\n", "not valid CSV (field larger than field limit"),
+        ("rows.csv", "a,b\ncaf\u00e9,1\n".encode("latin-1"), "not UTF-8 text"),
+    ],
+)
+def test_a_traffic_file_that_cannot_be_replayed_is_one_line(tmp_path: Path, name: str, content: bytes, says: str):
+    from deploy.endpoints.traffic import load_payloads
+    from deploy.errors import ConfigError
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_payloads(str(path), None, "churned")
+    assert caught.value.message.startswith(f"--traffic {path}: ") and says in caught.value.message
