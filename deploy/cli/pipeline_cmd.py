@@ -87,7 +87,8 @@ def _with_overrides(
         compute = cfg.sagemaker.training.model_copy(update=_compute_update(instance_type, spot))
         cfg = cfg.model_copy(update={"sagemaker": cfg.sagemaker.model_copy(update={"training": compute})})
     # Re-validate: overrides from workflow inputs obey the same schema as the file.
-    cfg = _revalidate(cfg, {"data.source": "--data", "data.rows": "--rows"})
+    flags = {"data.source": "--data", "data.rows": "--rows", "sagemaker.training.instance_type": "--instance-type"}
+    cfg = _revalidate(cfg, flags)
     if data is not None and not data.startswith(("builtin://", "s3://")):
         local_file(data, loaded.workspace.root, origin=f"--data {data}")
     return cfg

@@ -32,6 +32,7 @@ def _one_line(err: str) -> str:
         (["--data", "s3://bucket"], "needs a bucket and a key"),
         (["--data", "ftp://host/x.csv"], "--data: "),
         (["--data", "data.csv", "--rows", "500"], "--rows 500: applies only to the built-in sample"),
+        (["--instance-type", "m5.large"], "--instance-type: String should match pattern"),
     ],
 )
 def test_pipeline_run_overrides_are_config_errors_before_any_step(
