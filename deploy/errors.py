@@ -26,6 +26,8 @@ class ExitCode(IntEnum):
     AWS_SETUP = 12
     STALE = 13
     NOT_STAGED = 14
+    REQUEST_REFUSED = 15  # `invoke`: the endpoint answered 4xx (fix the request)
+    REQUEST_FAILED = 16  # `invoke`: the endpoint answered 5xx (the model failed)
     INTERRUPTED = 130
 
 
@@ -38,6 +40,12 @@ class MlopsError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or []
+
+
+class UsageError(MlopsError):
+    """A command-line argument cannot be used as given (e.g. an output file that cannot be written)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(MlopsError):
@@ -111,3 +119,15 @@ class NotStaged(DeployError):
     """A pin has not served in the environment that must come first (staging before prod)."""
 
     exit_code = ExitCode.NOT_STAGED
+
+
+class RequestRefused(MlopsError):
+    """`mlops invoke`: the endpoint answered 4xx: the request must change, the endpoint is fine."""
+
+    exit_code = ExitCode.REQUEST_REFUSED
+
+
+class RequestFailed(MlopsError):
+    """`mlops invoke`: the endpoint answered 5xx: the model failed on a request it accepted."""
+
+    exit_code = ExitCode.REQUEST_FAILED

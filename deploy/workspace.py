@@ -9,7 +9,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.errors import ConfigError
+
 WORKSPACE_DIR = ".mlops"
+PIPELINE_CONFIG = Path("config") / "pipeline.yaml"
 
 
 @dataclass(frozen=True)
@@ -18,14 +21,27 @@ class Workspace:
 
     @classmethod
     def discover(cls, start: Path | None = None) -> Workspace:
-        """MLOPS_ROOT, else the nearest folder upwards holding `config/pipeline.yaml`, else cwd."""
+        """MLOPS_ROOT, else the current folder, which must be a repository root (holding `config/pipeline.yaml`).
+
+        Commands run from the root because relative paths mean one thing there: `--data`,
+        `--file`, `data.source` and `.mlops/` all resolve against it. Anywhere else is a
+        ConfigError saying where the root is, if there is one above.
+        """
         if os.environ.get("MLOPS_ROOT"):
-            return cls(Path(os.environ["MLOPS_ROOT"]).resolve())
+            root = Path(os.environ["MLOPS_ROOT"]).resolve()
+            if not (root / PIPELINE_CONFIG).is_file():
+                raise ConfigError(f"MLOPS_ROOT={root}: no {PIPELINE_CONFIG} there (it must be a repository root)")
+            return cls(root)
         here = (start or Path.cwd()).resolve()
-        for candidate in (here, *here.parents):
-            if (candidate / "config" / "pipeline.yaml").is_file():
-                return cls(candidate)
-        return cls(here)
+        if (here / PIPELINE_CONFIG).is_file():
+            return cls(here)
+        above = next((c for c in here.parents if (c / PIPELINE_CONFIG).is_file()), None)
+        if above is not None:
+            raise ConfigError(f"run mlops from the repository root: cd {above} (this is its subfolder {here})")
+        raise ConfigError(
+            f"{here} is not a repository of this template (no {PIPELINE_CONFIG}): "
+            "run mlops from the root of your checkout, or set MLOPS_ROOT"
+        )
 
     @property
     def config_dir(self) -> Path:

@@ -9,6 +9,7 @@ channel or processing input holds.
 from __future__ import annotations
 
 import argparse
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -123,10 +124,22 @@ def load_table(path: Path | str) -> pd.DataFrame:
         if suffix == ".parquet":
             return pd.read_parquet(table)
         if suffix == ".csv":
+            _check_csv_header(table)
             return pd.read_csv(table)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, csv.Error) as error:
         raise DataError(f"cannot read {table}: {error}") from error
     raise DataError(f"unsupported file type {table.name}: expected .csv or .parquet")
+
+
+def _check_csv_header(table: Path) -> None:
+    """Refuse repeated header names: pandas would rename the second 'age' to 'age.1' and carry on."""
+    with table.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    names = [name.strip() for name in header]
+    twice = {name: [i for i, n in enumerate(names, 1) if n == name] for name in names if names.count(name) > 1}
+    if twice:
+        where = "; ".join(f"'{name}' in columns {', '.join(map(str, spots))}" for name, spots in twice.items())
+        raise DataError(f"{table.name}: header names a column more than once: {where}")
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -18,30 +18,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-DEFAULT_ALGORITHM = "logistic_regression"
+from ml import hyperparameters
+
 MISSING_CATEGORY = "missing"
-# Per algorithm, every hyperparameter it accepts and its default; anything else is refused so
-# a typo in the pipeline config fails the job instead of being silently ignored.
-HYPERPARAMETER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "logistic_regression": {"C": 1.0, "max_iter": 200, "random_state": 0},
-    "hist_gradient_boosting": {"learning_rate": 0.1, "max_iter": 100, "max_depth": None, "random_state": 0},
-}
-
-
-def resolve_hyperparameters(given: Mapping[str, Any]) -> dict[str, Any]:
-    """Fill defaults for the chosen algorithm; raise ValueError for unknown names or algorithms."""
-    values = {key: value for key, value in given.items() if value is not None}
-    algorithm = values.pop("algorithm", DEFAULT_ALGORITHM)
-    if algorithm not in HYPERPARAMETER_DEFAULTS:
-        known = ", ".join(HYPERPARAMETER_DEFAULTS)
-        raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {known}")
-    defaults = HYPERPARAMETER_DEFAULTS[algorithm]
-    unknown = sorted(set(values) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"hyperparameters {', '.join(unknown)} do not apply to {algorithm} (it accepts {', '.join(defaults)})"
-        )
-    return {"algorithm": algorithm, **defaults, **values}
+# The accepted hyperparameters, their defaults and ranges live in ml/hyperparameters.py (pure
+# Python), so the control plane checks them before any job starts.
+resolve_hyperparameters = hyperparameters.resolve
 
 
 def build_preprocessor(numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransformer:

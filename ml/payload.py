@@ -2,7 +2,10 @@
 
 Every client mistake becomes a ``PayloadError`` carrying an HTTP status (400, 406, 413, 415),
 so a bad request is answered as a 4xx and never counts as a 5xx that would trip a rollback
-alarm. Parsing works on plain Python lists: a one-row request never touches pandas.
+alarm. That includes what the standard library raises on hostile input (JSON nested past the
+recursion limit, integers over the int digit limit or beyond a float, CSV fields over the csv
+module's field limit, undecodable text): ``parse_csv`` and ``parse_json`` let no such error
+escape. Parsing works on plain Python lists: a one-row request never touches pandas.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 import numpy as np
@@ -85,27 +90,69 @@ def decode(body: bytes | str, charset: str) -> str:
         raise PayloadError(415, f"unsupported charset {charset!r}") from error
     except UnicodeDecodeError as error:
         raise PayloadError(400, f"body is not valid {charset}: {error.reason} at byte {error.start}") from error
+    except UnicodeError as error:  # codecs such as 'undefined' fail without a position
+        raise PayloadError(400, f"body cannot be decoded as {charset}: {error}") from error
+
+
+def _client_mistakes(parse: Callable[[str, Features], Batch]) -> Callable[[str, Features], Batch]:
+    """Turn what the standard library raises on hostile input into a 400 with its reason.
+
+    Without this, a body nested 100,000 lists deep (RecursionError), a 5,000-digit integer
+    (ValueError: the int digit limit), a 400-digit integer (OverflowError in float()) or a
+    200 KB CSV field (csv.Error) would reach the server as an unexpected exception: a 500,
+    counted toward the 5XX rollback alarm of whichever variant served it.
+    """
+
+    @wraps(parse)
+    def guarded(text: str, features: Features) -> Batch:
+        try:
+            return parse(text, features)
+        except PayloadError:
+            raise
+        except RecursionError:
+            raise PayloadError(400, "body is nested too deeply") from None
+        except csv.Error as error:
+            if "field limit" in str(error):
+                raise PayloadError(400, f"a CSV field is longer than {csv.field_size_limit()} characters") from None
+            raise PayloadError(400, f"malformed CSV: {error}") from None
+        except (ValueError, OverflowError) as error:  # UnicodeError is a ValueError too
+            if "integer string conversion" in str(error):
+                limit = sys.get_int_max_str_digits()
+                raise PayloadError(400, f"a number has more than {limit} digits") from None
+            raise PayloadError(400, f"malformed body: {error}") from None
+
+    return guarded
 
 
 def _number(value: Any, name: str, row: int) -> float:
     if value is None or (isinstance(value, str) and value.strip() in _NULL_TEXT):
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PayloadError(400, f"feature '{name}' at row {row}: expected a number, got {value!r}")
+        raise PayloadError(400, f"feature '{name}' at row {row}: expected a number, got {_shown(value)}")
     try:
         number = float(value)
     except ValueError:
-        raise PayloadError(400, f"feature '{name}' at row {row}: non-numeric value {value!r}") from None
+        raise PayloadError(400, f"feature '{name}' at row {row}: non-numeric value {_shown(value)}") from None
+    except OverflowError:  # an int beyond float's range
+        raise PayloadError(400, f"feature '{name}' at row {row}: number too large for a float") from None
     if math.isinf(number):
-        raise PayloadError(400, f"feature '{name}' at row {row}: infinite value {value!r}")
+        raise PayloadError(400, f"feature '{name}' at row {row}: infinite value {_shown(value)}")
     return number
+
+
+def _shown(value: Any) -> str:
+    """A value for a reason line, cut short: a client's 100 KB field must not come back whole."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _category(value: Any, name: str, row: int) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return math.nan
     if isinstance(value, dict | list):
-        raise PayloadError(400, f"feature '{name}' at row {row}: expected a category, got {value!r}")
+        raise PayloadError(400, f"feature '{name}' at row {row}: expected a category, got {_shown(value)}")
     text = str(value).strip()
     return math.nan if text == "" else text
 
@@ -125,6 +172,7 @@ def _expected(features: Features) -> str:
     return f"expected {len(features.names)} columns ({', '.join(features.names)})"
 
 
+@_client_mistakes
 def parse_csv(text: str, features: Features) -> Batch:
     """CSV rows, with a header row (any column order, extra columns ignored) or without one."""
     rows = [row for row in csv.reader(io.StringIO(text)) if row and any(field.strip() for field in row)]
@@ -133,6 +181,9 @@ def parse_csv(text: str, features: Features) -> Batch:
     names = features.names
     header = [field.strip() for field in rows[0]]
     if any(field in names for field in header):
+        twice = sorted({name for name in names if header.count(name) > 1})
+        if twice:
+            raise PayloadError(400, f"CSV header names {', '.join(twice)} more than once")
         lacking = [name for name in names if name not in header]
         if lacking:
             raise PayloadError(400, f"CSV header lacks features {', '.join(lacking)}")
@@ -161,6 +212,7 @@ def _instance(item: Any, features: Features, number: int) -> Sequence[Any]:
     raise PayloadError(400, f"instance {number} must be an object or a list, got {type(item).__name__}")
 
 
+@_client_mistakes
 def parse_json(text: str, features: Features) -> Batch:
     """``{"instances": [...]}``, a list of instances, or one instance; each an object or a list."""
     if not text.strip():

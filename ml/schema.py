@@ -5,10 +5,13 @@ A schema is JSON (the control plane writes it from ``config/pipeline.yaml``)::
     {"label": "churned",
      "numeric": [{"name": "tenure_months", "min": 0, "max": 120}, ...],
      "categorical": [{"name": "contract", "values": ["month-to-month", ...]}, ...],
-     "max_null_fraction": 0.2}
+     "max_null_fraction": 0.2,
+     "ignore_columns": ["customer_id"]}
 
-``validate`` reports every problem at once. Row numbers are 1-based data rows: row 1 is the
-first row after the header (line 2 of a CSV file).
+``validate`` reports every problem at once. A column the schema does not name is an error,
+unless it is listed in ``ignore_columns``: a new column in the data should be a decision
+(a feature, or dropped on purpose), never silently left out of the model. Row numbers are
+1-based data rows: row 1 is the first row after the header (line 2 of a CSV file).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Schema:
     numeric: tuple[NumericColumn, ...] = ()
     categorical: tuple[CategoricalColumn, ...] = ()
     max_null_fraction: float = 0.2
+    ignore_columns: tuple[str, ...] = ()
     features: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -80,11 +84,17 @@ class Schema:
                 CategoricalColumn(spec["name"], tuple(spec["values"]) if spec.get("values") else None)
                 for spec in data.get("categorical", [])
             )
-            schema = cls(data["label"], numeric, categorical, float(data.get("max_null_fraction", 0.2)))
+            schema = cls(
+                data["label"],
+                numeric,
+                categorical,
+                float(data.get("max_null_fraction", 0.2)),
+                tuple(data.get("ignore_columns") or ()),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise SchemaError(f"malformed schema: {error!r}") from error
         names = [schema.label, *schema.features]
-        if len(set(names)) != len(names) or not schema.features:
+        if len(set(names)) != len(names) or not schema.features or set(names) & set(schema.ignore_columns):
             raise SchemaError(f"schema needs distinct, non-empty feature and label names, got {names}")
         return schema
 
@@ -151,6 +161,11 @@ def _check_numeric(column: pd.Series, spec: NumericColumn, limit: float) -> list
     if text.any():
         example = column[text].iloc[0]
         problems.append(f"column '{spec.name}': {text.sum()} non-numeric values at {_rows(text)} (e.g. {example!r})")
+    # inf and -inf pass a range check without bounds, then break scaling deep inside training.
+    infinite = np.isinf(values)
+    if infinite.any():
+        problems.append(f"column '{spec.name}': {infinite.sum()} infinite values at {_rows(infinite)}")
+        values = np.where(infinite, np.nan, values)
     low = -np.inf if spec.min is None else spec.min
     high = np.inf if spec.max is None else spec.max
     outside = (values < low) | (values > high)
@@ -190,14 +205,35 @@ def _check_label(column: pd.Series, name: str) -> list[str]:
     return problems
 
 
-def validate(frame: pd.DataFrame, schema: Schema | Mapping[str, Any]) -> None:
-    """Raise DataValidationError listing every way ``frame`` breaks ``schema``."""
+def _column_problems(frame: pd.DataFrame, schema: Schema, extra_columns: bool) -> list[str]:
+    names = [str(name) for name in frame.columns]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    problems = [f"column '{name}' appears more than once" for name in twice]
+    problems += [f"missing column '{name}'" for name in (*schema.features, schema.label) if name not in frame]
+    known = {*schema.features, schema.label, *schema.ignore_columns}
+    unknown = [name for name in dict.fromkeys(names) if name not in known]
+    if unknown and not extra_columns:
+        problems.append(
+            f"unknown columns {', '.join(repr(n) for n in unknown)}: not a feature or the label "
+            "(add them under features:, or list them in features.ignore_columns to drop them)"
+        )
+    return problems
+
+
+def validate(frame: pd.DataFrame, schema: Schema | Mapping[str, Any], *, extra_columns: bool = False) -> None:
+    """Raise DataValidationError listing every way ``frame`` breaks ``schema``.
+
+    ``extra_columns=True`` lets columns the schema does not name pass (training on a chosen
+    subset of the features); the data gate in preprocessing refuses them.
+    """
     if not isinstance(schema, Schema):
         schema = Schema.from_dict(schema)
     if frame.empty:
         raise DataValidationError(["no data rows"])
     frame = frame.reset_index(drop=True)
-    problems = [f"missing column '{name}'" for name in (*schema.features, schema.label) if name not in frame]
+    problems = _column_problems(frame, schema, extra_columns)
+    if frame.columns.duplicated().any():  # a repeated name selects a frame, not a column: stop here
+        raise DataValidationError(problems)
     for spec in schema.numeric:
         if spec.name in frame:
             problems += _check_numeric(frame[spec.name], spec, schema.max_null_fraction)

@@ -35,7 +35,7 @@ _HYPERPARAMETERS = ("algorithm", "C", "max_iter", "learning_rate", "max_depth", 
 
 def _frame(folder: Path, schema: Schema) -> tuple[pd.DataFrame, pd.Series]:
     frame = load_table(folder)
-    validate(frame, schema)
+    validate(frame, schema, extra_columns=True)  # the features chosen may be a subset of the columns
     return frame[list(schema.features)], pd.to_numeric(frame[schema.label]).astype("int64")
 
 

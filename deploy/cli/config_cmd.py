@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from deploy.cli.console import err, out
+from deploy.cli.console import err, out, write_file
 from deploy.config import validate_all
 from deploy.config.deadlines import deadline_problems
+from deploy.config.document import shown
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.errors import ConfigError, ExitCode
 from deploy.workspace import Workspace
@@ -28,7 +29,7 @@ def validate(
     Also checks that each workflow job running a deploy or the pipeline outlasts the longest run
     the config allows (its timeout-minutes and its AWS role session).
     """
-    directory = config_dir or Workspace.discover().config_dir
+    directory = shown(config_dir or Workspace.discover().config_dir)
     result = validate_all(directory)
     workflows = directory.resolve().parent / ".github" / "workflows"
     result.problems.extend(deadline_problems(workflows, result.pipeline, result.environments))
@@ -60,8 +61,7 @@ def schema(
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 stale.append(str(path))
             continue
-        target.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_file(path, text, "--output")
         err.print(f"wrote {path}")
     if stale:
         raise ConfigError(f"JSON Schema out of date: {', '.join(stale)} (run `mlops config schema`)")

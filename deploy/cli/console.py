@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from deploy.errors import UsageError
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -30,6 +32,15 @@ def print_table(table: Table, console: Console = out) -> None:
         if natural > console.width:
             console = Console(file=console.file, width=natural, highlight=False, color_system=console.color_system)
     console.print(table)
+
+
+def write_file(path: Path, text: str, option: str) -> None:
+    """Write a file the user named on the command line; a path that cannot be written is one line, exit 2."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
 
 
 def append_github_file(variable: str, text: str) -> bool:

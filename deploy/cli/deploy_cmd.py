@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from contextlib import nullcontext
@@ -11,7 +12,7 @@ from typing import Any
 
 import typer
 
-from deploy.cli.console import append_github_file, err, out
+from deploy.cli.console import append_github_file, err, out, write_file
 from deploy.cli.context import BackendOption, Context
 from deploy.config.schema import EnvironmentConfig
 from deploy.cost.estimate import environment_cost
@@ -20,7 +21,7 @@ from deploy.endpoints.plan import diff, render_markdown, render_text, rollout_no
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.endpoints.smoke import assert_smoke, run_smoke
 from deploy.endpoints.traffic import start_replay
-from deploy.errors import ExitCode, MlopsError
+from deploy.errors import ExitCode, MlopsError, RequestFailed, RequestRefused
 from deploy.lineage import git_commit
 from deploy.promotion.freshness import require_current
 from deploy.promotion.stages import check_served, record_served
@@ -112,7 +113,7 @@ def plan(
     text += ("\n\n" if fmt is PlanFormat.markdown else "\n") + cost
     out.print(text, markup=False)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_file(output, text + "\n", "--output")
     markdown = render_markdown(env, cfg.endpoint.name, live, changes) + (f"\n{note}\n" if note else "")
     append_github_file("GITHUB_STEP_SUMMARY", markdown + "\n" + cost)
     append_github_file("GITHUB_OUTPUT", f"changes={'true' if changes else 'false'}\n")
@@ -122,7 +123,7 @@ def plan(
 def deploy(
     env: str = EnvOption,
     backend: str = BackendOption,
-    wait: float = typer.Option(0, "--wait", help="seconds to wait for another deploy of this env to finish"),
+    wait: float = typer.Option(0, "--wait", min=0, help="seconds to wait for another deploy of this env to finish"),
     traffic: str = typer.Option(
         None,
         "--traffic",
@@ -227,17 +228,53 @@ def invoke(
     file: Path = typer.Option(
         None, "--file", "-f", help="request body; stdin if omitted", exists=True, dir_okay=False, readable=True
     ),
-    content_type: str = typer.Option("application/json", "--content-type", "-t"),
+    content_type: str = typer.Option(
+        None, "--content-type", "-t", help="text/csv or application/json; guessed from the body if omitted"
+    ),
     accept: str = typer.Option("application/json", "--accept"),
 ) -> int:
     """Send one request to the endpoint and print the answer."""
+    if file is None and sys.stdin.isatty():
+        raise typer.BadParameter("give the request body with --file, or pipe it on stdin", param_hint="--file")
+    body = file.read_bytes() if file else sys.stdin.buffer.read()
     ctx = Context(backend)
     cfg = ctx.environment(env)
-    body = file.read_bytes() if file else sys.stdin.buffer.read()
-    answer = ctx.backend.endpoints().invoke(env, cfg, body, content_type, accept)
+    sent_as = content_type or guess_content_type(body)
+    answer = ctx.backend.endpoints().invoke(env, cfg, body, sent_as, accept)
+    where = f"HTTP {answer.status} · variant {answer.variant or '?'} · {answer.latency_ms:.1f} ms"
+    guessed = "" if content_type else f" · sent as {sent_as} (guessed; --content-type sets it)"
+    if answer.status >= 400:
+        reason = f"endpoint '{cfg.endpoint.name}' answered HTTP {answer.status}: {error_reason(answer.body)}"
+        hint = content_type_hint(body, sent_as) if 400 <= answer.status < 500 else ""
+        raise (RequestRefused if answer.status < 500 else RequestFailed)(reason + hint + guessed)
     sys.stdout.write(answer.body.decode(errors="replace").rstrip("\n") + "\n")
-    err.print(f"HTTP {answer.status} · variant {answer.variant or '?'} · {answer.latency_ms:.1f} ms")
-    return 0 if answer.status < 400 else int(ExitCode.DEPLOY)
+    err.print(where + guessed, markup=False)
+    return 0
+
+
+def guess_content_type(body: bytes) -> str:
+    """JSON when the body opens like a JSON document, else CSV (the two types the endpoint takes)."""
+    return "application/json" if body.lstrip()[:1] in (b"{", b"[") else "text/csv"
+
+
+def content_type_hint(body: bytes, sent_as: str) -> str:
+    """A hint when the refused body looks like the other content type."""
+    looks = guess_content_type(body)
+    if sent_as.split(";")[0].strip().lower() != looks:
+        return f" (the body looks like {looks}: pass --content-type {looks})"
+    return ""
+
+
+def error_reason(body: bytes) -> str:
+    """The endpoint's reason, from its JSON error body or its first line of text."""
+    text = body.decode(errors="replace").strip()
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text.splitlines()[0][:300] if text else "(no reason given)"
+    if isinstance(document, dict):
+        return str(document.get("error") or document.get("message") or text)[:300]
+    return text[:300]
 
 
 def register(app: typer.Typer) -> None:

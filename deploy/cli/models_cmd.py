@@ -135,8 +135,9 @@ def _check_artifact(path: Path) -> None:
 def _read_evaluation(path: Path) -> dict:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{path}: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise RegistryError(f"{path}: not valid JSON ({reason})") from None
     if not isinstance(document, dict):
         raise RegistryError(f"{path}: expected a JSON object in SageMaker's model-quality shape")
     return document

@@ -9,9 +9,11 @@ from pydantic import ValidationError
 
 from deploy.cli.console import StepProgress, append_github_file, err, out
 from deploy.cli.context import BackendOption, Context
+from deploy.config.loader import validate
 from deploy.config.schema import PipelineConfig
 from deploy.errors import ConfigError
-from deploy.pipeline.run import parse_overrides, run_pipeline
+from deploy.pipeline.data import local_file
+from deploy.pipeline.run import check_overrides, parse_overrides, run_pipeline
 from deploy.sagemaker.stop import run_marker
 
 pipeline_app = typer.Typer(help="Run the training pipeline.", no_args_is_help=True)
@@ -29,16 +31,12 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="print the registered version as JSON"),
 ) -> int:
     """Train, evaluate and register a new model version (PendingManualApproval)."""
-    cfg = Context().pipeline
-    if data or rows:
-        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=_data_update(data, rows))})
-    if instance_type or spot is not None:
-        compute = cfg.sagemaker.training.model_copy(update=_compute_update(instance_type, spot))
-        cfg = cfg.model_copy(update={"sagemaker": cfg.sagemaker.model_copy(update={"training": compute})})
-    # Re-validate: overrides from workflow inputs obey the same schema as the file.
-    ctx = Context(backend, pipeline_override=_revalidate(cfg))
+    overrides = parse_overrides(sets)
+    cfg = _with_overrides(Context(), data, rows, instance_type, spot)
+    check_overrides(cfg, overrides)
+    ctx = Context(backend, pipeline_override=cfg)
     err.print(f"pipeline on [bold]{ctx.backend.name}[/]: data {cfg.data.source}, group {ctx.group}")
-    version = run_pipeline(ctx.backend, cfg, parse_overrides(sets), StepProgress(verbose))
+    version = run_pipeline(ctx.backend, cfg, overrides, StepProgress(verbose))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in version.metrics().items())
     err.print(f"[green]registered {version.label}[/] ({version.status}) sha256 {version.sha256[:12]}… {metrics}")
     # The next step gates exactly this version, never whatever happens to be newest by then.
@@ -76,20 +74,41 @@ def stop(
     return 0
 
 
-def _revalidate(cfg: PipelineConfig) -> PipelineConfig:
+def _with_overrides(
+    loaded: Context, data: str | None, rows: int | None, instance_type: str | None, spot: bool | None
+) -> PipelineConfig:
+    """The pipeline config with the command line's overrides, checked like the file before any step."""
+    cfg = loaded.pipeline
+    if data is not None or rows is not None:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=_data_update(data, rows))})
+        if rows is not None and not cfg.data.source.startswith("builtin://"):
+            raise ConfigError(f"--rows {rows}: applies only to the built-in sample, not to {cfg.data.source}")
+    if instance_type or spot is not None:
+        compute = cfg.sagemaker.training.model_copy(update=_compute_update(instance_type, spot))
+        cfg = cfg.model_copy(update={"sagemaker": cfg.sagemaker.model_copy(update={"training": compute})})
+    # Re-validate: overrides from workflow inputs obey the same schema as the file.
+    flags = {"data.source": "--data", "data.rows": "--rows", "sagemaker.training.instance_type": "--instance-type"}
+    cfg = _revalidate(cfg, flags)
+    if data is not None and not data.startswith(("builtin://", "s3://")):
+        local_file(data, loaded.workspace.root, origin=f"--data {data}")
+    return cfg
+
+
+def _revalidate(cfg: PipelineConfig, flags: dict[str, str]) -> PipelineConfig:
     try:
-        return PipelineConfig.model_validate(cfg.model_dump())
+        return validate(PipelineConfig, cfg.model_dump())
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"command-line override {key}: {first['msg']}") from None
+        got = f" (got {first['input']!r})" if "input" in first and not isinstance(first["input"], dict) else ""
+        raise ConfigError(f"{flags.get(key, 'command-line override ' + key)}: {first['msg']}{got}") from None
 
 
 def _data_update(data: str | None, rows: int | None) -> dict:
     update: dict = {}
-    if data:
+    if data is not None:
         update["source"] = data
-    if rows:
+    if rows is not None:
         update["rows"] = rows
     return update
 

@@ -17,6 +17,11 @@ Seconds3600 = Annotated[int, Field(ge=0, le=3600)]
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must not silently fall back to a default."""
+    """Unknown keys are errors: a typo must not silently fall back to a default.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    `.nan` and `.inf` are refused wherever a number is expected: a NaN bound compares false with
+    everything, so it would silently switch a check off. The loader validates strictly
+    (`deploy.config.loader.validate`), so `true` is not a number and `"5"` not an integer.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)

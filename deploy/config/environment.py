@@ -131,6 +131,10 @@ class DeploymentPolicy(Strict):
 
 
 AlarmMetric = Literal["Invocation5XXErrors", "Invocation4XXErrors", "Invocations", "ModelLatency", "OverheadLatency"]
+# SageMaker publishes these as one datapoint per request: 1 for an error (or an invocation), else 0.
+# Percentiles of 0/1 datapoints say nothing useful, and their Average, Minimum and Maximum lie in [0, 1].
+COUNT_METRICS = ("Invocation5XXErrors", "Invocation4XXErrors", "Invocations")
+COUNT_STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
 Comparison = Literal[
     "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
 ]
@@ -156,6 +160,22 @@ class AlarmConfig(Strict):
         if value not in (10, 30) and value % 60:
             raise ValueError("CloudWatch periods are 10, 30 or a multiple of 60 seconds")
         return value
+
+    @model_validator(mode="after")
+    def _statistic_fits_metric(self) -> AlarmConfig:
+        if self.metric not in COUNT_METRICS:
+            return self
+        if self.statistic not in COUNT_STATISTICS:
+            raise ValueError(
+                f"statistic {self.statistic} does not apply to {self.metric}, a count of 0/1 datapoints "
+                f"(allowed: {', '.join(COUNT_STATISTICS)}; percentiles are for ModelLatency and OverheadLatency)"
+            )
+        if self.statistic in ("Average", "Maximum", "Minimum") and self.threshold > 1:
+            raise ValueError(
+                f"threshold {self.threshold:g} is out of range for the {self.statistic} of {self.metric}, "
+                "which lies between 0 and 1 (a fraction of requests); use Sum for a count"
+            )
+        return self
 
 
 class SmokePayload(Strict):

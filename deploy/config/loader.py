@@ -1,7 +1,8 @@
 """Read `config/*.yaml` through the schema and turn every problem into `file:key: message`.
 
-Runs on the control plane. YAML is read with ruamel.yaml (the same round-trip parser the
-promotion uses to rewrite pins), so each problem can also name its line.
+Runs on the control plane. `deploy/config/document.py` reads the YAML (keeping line numbers,
+so each problem can name its line) and copies it into plain values; the schema then judges
+them strictly: `true` is not a number, `"5"` is not an integer, `2.0` is not a count.
 """
 
 from __future__ import annotations
@@ -11,40 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
+from deploy.config.document import line_of, plain, read_yaml, shown
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.errors import ConfigError
 
 PIPELINE_FILE = "pipeline.yaml"
-
-
-def _read_yaml(path: Path) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found")
-    try:
-        return YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
-
-
-def _line_of(document: Any, loc: tuple) -> int | None:
-    """Line (1-based) of the deepest key of `loc` that exists in the document."""
-    node, line = document, None
-    for part in loc:
-        try:
-            if hasattr(node, "lc") and isinstance(part, str) and part in node:
-                line = node.lc.key(part)[0] + 1
-            elif hasattr(node, "lc") and isinstance(part, int) and part < len(node):
-                line = node.lc.item(part)[0] + 1
-            node = node[part]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -85,30 +58,40 @@ def problems(path: Path, document: Any, model: type[BaseModel]) -> list[str]:
     if not isinstance(document, dict):
         return [f"{path}: the top level must be a mapping of keys"]
     try:
-        model.model_validate(document)
+        validate(model, plain(path, document))
+    except ConfigError as exc:
+        return [exc.message]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
             # pydantic marks a bad mapping key with a trailing "[key]"; the key itself names it.
             loc = tuple(p for p in error["loc"] if p != "[key]")
             key = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(document, loc)
+            line = line_of(document, loc)
             suffix = f" (line {line})" if line else ""
             lines.append(f"{path}:{key}: {_message(error, model)}{suffix}")
         return lines
     return []
 
 
+def validate(model: type[BaseModel], data: Any) -> Any:
+    """The one way desired state is validated: strictly, so YAML's loose types cannot slip through.
+
+    Lax pydantic would read `instance_count: true` as 1 and `wait_seconds: "60"` as 60.
+    """
+    return model.model_validate(data, strict=True)
+
+
 def _load(path: Path, model: type[BaseModel]) -> Any:
-    document = _read_yaml(path)
+    document = read_yaml(path)
     found = problems(path, document, model)
     if found:
         raise ConfigError(found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""), details=found)
-    return model.model_validate(document or {})
+    return validate(model, plain(path, document or {}))
 
 
 def load_pipeline(config_dir: Path) -> PipelineConfig:
-    return _load(Path(config_dir) / PIPELINE_FILE, PipelineConfig)
+    return _load(shown(config_dir) / PIPELINE_FILE, PipelineConfig)
 
 
 def environment_names(config_dir: Path) -> list[str]:
@@ -117,8 +100,9 @@ def environment_names(config_dir: Path) -> list[str]:
 
 
 def load_environment(config_dir: Path, env: str) -> EnvironmentConfig:
-    path = Path(config_dir) / f"{env}.yaml"
-    if not path.is_file():
+    path = shown(config_dir) / f"{env}.yaml"
+    # Only the names `environment_names` lists: not `pipeline`, not a path such as `../x`.
+    if env not in environment_names(config_dir):
         known = ", ".join(environment_names(config_dir)) or "none"
         raise ConfigError(f"{path}: no such environment (known: {known})")
     return _load(path, EnvironmentConfig)
@@ -134,37 +118,75 @@ class ConfigSet:
 
 
 def _cross_checks(config_dir: Path, envs: dict[str, EnvironmentConfig]) -> list[str]:
+    """Values each environment needs for itself; a clash names both files, since either may be the edit."""
     found, seen_ports, seen_names = [], {}, {}
     for env, cfg in envs.items():
         path = Path(config_dir) / f"{env}.yaml"
         other = seen_ports.setdefault(cfg.local.port, env)
         if other != env:
-            found.append(f"{path}:local.port: port {cfg.local.port} is already used by '{other}'")
+            found.append(
+                f"{path}:local.port: port {cfg.local.port} is also local.port in {Path(config_dir) / other}.yaml "
+                f"(environment '{other}'); each environment needs its own port"
+            )
         other = seen_names.setdefault(cfg.endpoint.name, env)
         if other != env:
-            found.append(f"{path}:endpoint.name: '{cfg.endpoint.name}' is already used by '{other}'")
+            found.append(
+                f"{path}:endpoint.name: '{cfg.endpoint.name}' is also endpoint.name in "
+                f"{Path(config_dir) / other}.yaml (environment '{other}'); each environment needs its own endpoint"
+            )
+    return found
+
+
+def _smoke_checks(config_dir: Path, pipeline: PipelineConfig | None, envs: dict[str, EnvironmentConfig]) -> list[str]:
+    """Smoke payloads parsed as the endpoint will parse them, with the features of pipeline.yaml.
+
+    A payload that no model trained from this config can answer would otherwise fail only
+    after a deploy, as a failed smoke test.
+    """
+    if pipeline is None:
+        return []
+    import json
+
+    from ml.payload import CSV, Features, PayloadError, parse_csv, parse_json  # the endpoint's own parser
+
+    features = Features(
+        tuple(f.name for f in pipeline.features.numeric), tuple(f.name for f in pipeline.features.categorical)
+    )
+    found = []
+    for env, cfg in envs.items():
+        for i, payload in enumerate(cfg.smoke.payloads):
+            text = payload.body if isinstance(payload.body, str) else json.dumps(payload.body)
+            where = f"{Path(config_dir) / env}.yaml:smoke.payloads.{i}.body"
+            try:
+                batch = (parse_csv if payload.content_type == CSV else parse_json)(text, features)
+            except PayloadError as exc:
+                found.append(f"{where}: {exc.reason} (features of {Path(config_dir) / PIPELINE_FILE})")
+                continue
+            if len(batch) != payload.expect_rows:
+                found.append(f"{where}: {len(batch)} rows, but expect_rows is {payload.expect_rows}")
     return found
 
 
 def validate_all(config_dir: Path) -> ConfigSet:
     """Validate pipeline.yaml and every environment, collecting every problem instead of stopping."""
     result = ConfigSet()
-    config_dir = Path(config_dir)
+    config_dir = shown(config_dir)
     targets = [(config_dir / PIPELINE_FILE, PipelineConfig, None)]
     targets += [(config_dir / f"{e}.yaml", EnvironmentConfig, e) for e in environment_names(config_dir)]
     for path, model, env in targets:
         try:
-            document = _read_yaml(path)
+            document = read_yaml(path)
         except ConfigError as exc:
             result.problems.append(exc.message)
             continue
         found = problems(path, document, model)
         result.problems.extend(found)
         if not found:
-            parsed = model.model_validate(document or {})
+            parsed = validate(model, plain(path, document or {}))
             if env is None:
                 result.pipeline = parsed
             else:
                 result.environments[env] = parsed
     result.problems.extend(_cross_checks(config_dir, result.environments))
+    result.problems.extend(_smoke_checks(config_dir, result.pipeline, result.environments))
     return result

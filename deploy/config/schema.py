@@ -37,6 +37,7 @@ from deploy.config.environment import (  # noqa: F401 - re-exported
     SmokeConfig,
     SmokePayload,
 )
+from ml.hyperparameters import resolve as resolve_hyperparameters
 
 # --------------------------------------------------------------------------- pipeline.yaml
 
@@ -84,6 +85,10 @@ class FeaturesConfig(Strict):
     max_null_fraction: float = Field(0.2, ge=0, le=1)
     numeric: list[NumericFeature] = Field(min_length=0)
     categorical: list[CategoricalFeature] = Field(default_factory=list)
+    ignore_columns: list[str] = Field(
+        default_factory=list,
+        description="columns of the data the model does not use (ids, notes); any other unknown column is an error",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> FeaturesConfig:
@@ -93,6 +98,9 @@ class FeaturesConfig(Strict):
             raise ValueError(f"feature names appear twice: {', '.join(dupes)}")
         if self.label in names:
             raise ValueError(f"label '{self.label}' is also listed as a feature")
+        used = sorted(set(self.ignore_columns) & {*names, self.label})
+        if used:
+            raise ValueError(f"ignore_columns lists {', '.join(used)}, which the model uses")
         if not names:
             raise ValueError("at least one numeric or categorical feature is needed")
         return self
@@ -119,6 +127,8 @@ class TrainingConfig(Strict):
                 raise ValueError(f"hyperparameter name '{name}' must be an identifier")
             if len(str(item)) > 2500:
                 raise ValueError(f"hyperparameter '{name}' is longer than 2500 characters")
+        # The training script's own rules (pure Python), so a typo fails here and not in the job.
+        resolve_hyperparameters(value)
         return value
 
 
@@ -126,14 +136,28 @@ MetricName = Literal["accuracy", "precision", "recall", "f1", "auc"]
 
 
 class GateRule(Strict):
+    """One metric's rule; every gate metric (accuracy, precision, recall, f1, auc) lies in [0, 1]."""
+
     direction: Literal["higher", "lower"] = Field("higher", description="which way is better")
-    threshold: float | None = Field(None, description="absolute bound the candidate must meet")
+    threshold: float | None = Field(None, ge=0, le=1, description="absolute bound the candidate must meet, 0–1")
     min_improvement: float = Field(
-        0.0, description="required change over the champion in the better direction (may be negative)"
+        0.0,
+        ge=-1,
+        description="required change over the champion in the better direction (may be negative); "
+        "absolute: -1 to 1, relative: a fraction of the champion's value, at least -1",
     )
     improvement: Literal["absolute", "relative"] = Field(
         "absolute", description="min_improvement in metric units, or as a fraction of the champion"
     )
+
+    @model_validator(mode="after")
+    def _reachable(self) -> GateRule:
+        if self.improvement == "absolute" and self.min_improvement > 1:
+            raise ValueError(
+                f"min_improvement {self.min_improvement:g} can never be met: the metric lies in [0, 1], "
+                "so an absolute improvement is at most 1"
+            )
+        return self
 
 
 class GateConfig(Strict):

@@ -118,17 +118,25 @@ def load_payloads(
     path = Path(spec)
     if not path.is_file():
         raise ConfigError(f"--traffic {spec}: no such file (use '{TEST_SPLIT}', '{GOLDEN}' or a payload file)")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".csv":
-        return _non_empty(csv_rows(text, label), spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".csv":
+            return _non_empty(csv_rows(text, label), spec)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--traffic {spec}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at {exc.start})"
+        ) from None
+    except csv.Error as exc:
+        raise ConfigError(f"--traffic {spec}: not valid CSV ({exc})") from None
     if path.suffix == ".jsonl":
         return _non_empty([Payload(line.encode(), "application/json") for line in text.splitlines() if line], spec)
     kind = "application/json" if path.suffix == ".json" else "text/csv"
     if kind == "application/json":
         try:
             json.loads(text)  # a broken file is the user's mistake, not traffic for the alarms
-        except ValueError as exc:
-            raise ConfigError(f"--traffic {spec}: not valid JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ConfigError(f"--traffic {spec}: not valid JSON ({reason})") from None
     return [Payload(text.encode(), kind)]
 
 

@@ -20,7 +20,9 @@ class LocalBackend(Backend):
         if resolved.s3_uri and resolved.local_path is None:
             import boto3  # only when the data really lives in S3
 
-            resolved = data_sources.fetch_s3(resolved, ws.data_cache, boto3.client("s3"))
+            # A fresh session reads the credential chain now, not what an earlier call cached.
+            client = boto3.session.Session().client("s3")
+            resolved = data_sources.fetch_s3(resolved, ws.data_cache, client)
         return resolved
 
     @cached_property

@@ -180,7 +180,8 @@ def _execute(
     reason = failure.read_text().strip() if failure.is_file() else _last_line(log_path, code)
     progress.step_failed(step.name, reason)
     if code == DATA_ERROR_EXIT:
-        raise DataError(f"step '{step.name}' rejected the data: {reason}")
+        # The container's failure file says "data error: …"; the sentence already says so.
+        raise DataError(f"step '{step.name}' rejected the data: {reason.removeprefix('data error: ')}")
     raise StepFailed(step.name, reason, log=str(log_path))
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,19 @@ class SqliteRegistry(Registry):
         self.db_path = Path(db_path)
         self.artifact_store = Path(artifact_store)
 
-    def _connect(self) -> sqlite3.Connection:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute(SCHEMA)
-        return conn
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        """One connection; any SQLite or file trouble (read-only, corrupt, locked) is one RegistryError line."""
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.db_path, timeout=30, isolation_level=None)) as conn:
+                conn.row_factory = sqlite3.Row
+                conn.execute(SCHEMA)
+                yield conn
+        except sqlite3.Error as exc:
+            raise RegistryError(f"local registry {self.db_path}: {exc}{_hint(exc)}") from None
+        except OSError as exc:
+            raise RegistryError(f"local registry {self.db_path}: {exc.strerror or exc}") from None
 
     def store_artifact(self, source: Path) -> tuple[str, str]:
         """Copy a model.tar.gz into the content-addressed store; returns (uri, sha256)."""
@@ -80,7 +88,7 @@ class SqliteRegistry(Registry):
         description: str = "",
     ) -> ModelVersion:
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with closing(self._connect()) as conn:
+        with self._session() as conn:
             # BEGIN IMMEDIATE serialises concurrent registrations so versions never collide.
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT MAX(version) FROM model_versions WHERE grp = ?", (group,)).fetchone()
@@ -94,12 +102,12 @@ class SqliteRegistry(Registry):
         return self.get(group, version)
 
     def list(self, group: str) -> list[ModelVersion]:
-        with closing(self._connect()) as conn:
+        with self._session() as conn:
             rows = conn.execute("SELECT * FROM model_versions WHERE grp = ? ORDER BY version", (group,)).fetchall()
         return [_to_version(r) for r in rows]
 
     def get(self, group: str, version: int) -> ModelVersion:
-        with closing(self._connect()) as conn:
+        with self._session() as conn:
             row = conn.execute(
                 "SELECT * FROM model_versions WHERE grp = ? AND version = ?", (group, version)
             ).fetchone()
@@ -113,12 +121,23 @@ class SqliteRegistry(Registry):
         check_status(status)
         current = self.get(group, version)
         merged = {**current.metadata, **(metadata or {})}
-        with closing(self._connect()) as conn:
+        with self._session() as conn:
             conn.execute(
                 "UPDATE model_versions SET status = ?, status_reason = ?, metadata = ? WHERE grp = ? AND version = ?",
                 (status, reason, json.dumps(merged), group, version),
             )
         return self.get(group, version)
+
+
+def _hint(exc: sqlite3.Error) -> str:
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return " (the file or its folder is not writable: check permissions, or set MLOPS_ROOT to a writable checkout)"
+    if "not a database" in text or "malformed" in text:
+        return " (the file is damaged: move it away to start a fresh local registry)"
+    if "locked" in text:
+        return " (another mlops command holds it: try again when it finishes)"
+    return ""
 
 
 def _to_version(row: sqlite3.Row) -> ModelVersion:

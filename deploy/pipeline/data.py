@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+
 from deploy.artifacts import file_sha256
 from deploy.config.schema import DataConfig
-from deploy.errors import ConfigError, DataError
+from deploy.errors import AwsSetupError, ConfigError, DataError
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -47,13 +49,14 @@ def generate_builtin(cache: Path, rows: int, seed: int) -> Path:
     return target
 
 
-def local_file(source: str, root: Path) -> Path:
+def local_file(source: str, root: Path, origin: str = "config/pipeline.yaml:data.source") -> Path:
+    """The local file or folder a source names; `origin` says where the source came from (a flag or the file)."""
     path = Path(source.removeprefix("file://"))
     path = path if path.is_absolute() else root / path
     if not path.exists():
-        raise ConfigError(f"config/pipeline.yaml:data.source: {path} does not exist")
+        raise ConfigError(f"{origin}: {path} does not exist")
     if path.is_file() and path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise ConfigError(f"config/pipeline.yaml:data.source: {path.name} is not CSV or Parquet")
+        raise ConfigError(f"{origin}: {path.name} is not CSV or Parquet")
     return path
 
 
@@ -74,13 +77,28 @@ def resolve(data: DataConfig, root: Path, cache: Path) -> ResolvedData:
 
 
 def fetch_s3(resolved: ResolvedData, cache: Path, s3_client) -> ResolvedData:
-    """Download an S3 object once per ETag, for the local backend."""
+    """Download an S3 object once per ETag, for the local backend; AWS trouble is one line (exit 12 or 4)."""
     parsed = urlparse(resolved.s3_uri or "")
     bucket, key = parsed.netloc, parsed.path.lstrip("/")
-    head = s3_client.head_object(Bucket=bucket, Key=key)
-    etag = head["ETag"].strip('"').replace("-", "_")
-    target = cache / "s3" / etag / Path(key).name
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3_client.download_file(bucket, key, str(target))
+    try:
+        head = s3_client.head_object(Bucket=bucket, Key=key)
+        etag = head["ETag"].strip('"').replace("-", "_")
+        target = cache / "s3" / etag / Path(key).name
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            s3_client.download_file(bucket, key, str(partial))
+            partial.replace(target)
+    except (NoCredentialsError, PartialCredentialsError):
+        raise AwsSetupError(
+            f"{resolved.s3_uri}: no AWS credentials to download it for the local backend "
+            "(set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass a local path to --data)"
+        ) from None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("404", "NoSuchKey", "NoSuchBucket"):
+            raise DataError(f"{resolved.s3_uri}: no such object in S3") from None
+        raise AwsSetupError(f"{resolved.s3_uri}: S3 refused the download ({code or exc})") from None
+    except BotoCoreError as exc:
+        raise AwsSetupError(f"{resolved.s3_uri}: cannot reach S3 ({exc})") from None
     return ResolvedData(resolved.source, target, resolved.s3_uri, file_sha256(target))

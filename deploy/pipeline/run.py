@@ -30,6 +30,23 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
+def check_overrides(cfg: PipelineConfig, overrides: dict[str, str]) -> None:
+    """Judge `--set` values by the training script's own rules before any step starts.
+
+    The rules are `ml/hyperparameters.py` (pure Python, no scikit-learn): a value the training
+    job would refuse after preprocessing ran is a config error now.
+    """
+    if not overrides:
+        return
+    from ml.hyperparameters import resolve
+
+    try:
+        resolve({**cfg.training.hyperparameters, **overrides})
+    except ValueError as exc:
+        given = " ".join(f"{k}={v}" for k, v in overrides.items())
+        raise ConfigError(f"--set {given}: {exc}") from None
+
+
 def run_pipeline(
     backend: Backend,
     cfg: PipelineConfig,
@@ -37,6 +54,7 @@ def run_pipeline(
     progress: PipelineProgress,
 ) -> ModelVersion:
     """Run preprocess → train → evaluate and register the model as a new version."""
+    check_overrides(cfg, overrides)
     data = backend.resolve_data(cfg.data)
     result = backend.pipeline_runner().run(cfg, data, overrides, progress)
     registry = backend.registry()

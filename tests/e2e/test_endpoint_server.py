@@ -136,6 +136,10 @@ BAD = [
     ("invalid json", b'{"instances": [', "application/json", 400, "invalid JSON"),
     ("unsupported type", b"hello", "text/plain", 415, "unsupported content type"),
     ("numpy payload", b"\x93NUMPY", "application/x-npy", 415, "unsupported content type"),
+    ("deeply nested json", b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "nested too deeply"),
+    ("int beyond a float", json.dumps({**ROW, "age": 10**400}).encode(), "application/json", 400, "too large"),
+    ("int over the digit limit", b'{"age": ' + b"9" * 5000 + b"}", "application/json", 400, "4300 digits"),
+    ("csv field over the limit", CSV_ROW.replace("yes", "y" * 200_000).encode(), "text/csv", 400, "131072"),
 ]
 
 

@@ -25,6 +25,7 @@ from deploy.endpoints.traffic import Payload, TrafficReplay, load_payloads
 from deploy.errors import DeployError
 from deploy.local.alarms import AlarmMonitor, metric_value
 from deploy.local.serving_metrics import VariantMetrics
+from tests.readme_console import examples, mlops_shim, run_console
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalLoop
@@ -223,6 +224,49 @@ def test_smoke_invoke_and_endpoint_commands(
     assert main(["endpoint", "status", "--env", "prod"]) == 0
     assert "v2" in capsys.readouterr().out
     assert main(["plan", "--env", "prod"]) == 0
+
+
+def test_invoke_guesses_csv_and_a_refused_request_is_its_own_exit_code(
+    local_loop: LocalLoop, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ensure_serving(local_loop, 2)
+    row = tmp_path / "row.csv"
+    row.write_text("12,70.5,846.0,1,41,20.5,month-to-month,electronic_check,fiber_optic,yes\n")
+    assert main(["invoke", "--env", "prod", "--file", str(row)]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["predictions"]) == 1 and "sent as text/csv (guessed" in captured.err
+    # A client mistake is exit 15 (not 7, "deploy refused or failed"), one line, with a hint.
+    assert main(["invoke", "--env", "prod", "--file", str(row), "--content-type", "application/json"]) == 15
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("error: endpoint 'churn-prod' answered HTTP 400: invalid JSON")
+    assert line.endswith("(the body looks like text/csv: pass --content-type text/csv)")
+    assert captured.out == ""
+    row.write_text("1,2,3\n")
+    assert main(["invoke", "--env", "prod", "--file", str(row)]) == 15
+    assert "expected 10 columns" in capsys.readouterr().err
+
+
+def test_the_readme_invoke_example_prints_what_it_shows(local_loop: LocalLoop, tmp_path: Path) -> None:
+    ensure_serving(local_loop, 2)
+    env = {**mlops_shim(tmp_path / "bin"), "MLOPS_ROOT": str(local_loop.root)}
+    run_console(examples()["invoke-csv"], local_loop.root, env)
+
+
+def test_the_readme_boto3_snippet_works_as_written_with_no_aws_config(local_loop: LocalLoop, tmp_path: Path) -> None:
+    ensure_serving(local_loop, 2)
+    code = examples()["boto3-local"].text
+    port = local_loop.config().local.port
+    assert "http://127.0.0.1:8082" in code and "churn-prod" in code
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    done = subprocess.run(
+        [sys.executable, "-c", code.replace("127.0.0.1:8082", f"127.0.0.1:{port}")],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    variant, _, body = done.stdout.partition(" ")
+    assert variant == "AllTraffic" and len(json.loads(body)["predictions"]) == 1
 
 
 def test_endpoint_start_refuses_an_environment_never_deployed(

@@ -108,9 +108,14 @@ def test_bad_data_stops_before_training(repo_copy: Path, capsys: pytest.CaptureF
 
 
 def test_failed_training_step_registers_nothing(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["pipeline", "run", *ROWS, "--set", "no_such_hyperparameter=1"]) == 6
+    # A bad hyperparameter is a config error before any step now; break the job's own code instead.
+    train = repo_copy / "ml" / "train.py"
+    text = train.read_text()
+    assert "    pipeline.fit(features, labels)\n" in text
+    train.write_text(text.replace("    pipeline.fit(features, labels)\n", '    raise RuntimeError("fit exploded")\n'))
+    assert main(["pipeline", "run", *ROWS]) == 6
     err = capsys.readouterr().err
-    assert "step 'train' failed" in err and "no_such_hyperparameter" in err
+    assert "step 'train' failed" in err and "fit exploded" in err
     assert registry(repo_copy).list("churn-classifier") == []
 
 

@@ -50,9 +50,11 @@ def test_register_refuses_an_evaluation_that_is_not_json(repo_copy: Path, capsys
         tar.addfile(info, io.BytesIO(b"abc"))
     archive.write_bytes(gzip.compress(buffer.getvalue()))
     evaluation = repo_copy / "evaluation.json"
-    evaluation.write_text("{not json")
-    assert main(["models", "register", str(archive), "--evaluation", str(evaluation)]) == 5
-    assert "not valid JSON" in capsys.readouterr().err
+    for bad in (b"{not json", b"[" * 100_000, "{\"auc\": \"caf\u00e9\"}".encode("latin-1")):
+        evaluation.write_bytes(bad)
+        assert main(["models", "register", str(archive), "--evaluation", str(evaluation)]) == 5
+        err = capsys.readouterr().err
+        assert "not valid JSON" in err and "Traceback" not in err
     evaluation.write_text(json.dumps({"binary_classification_metrics": {"auc": {"value": 0.8}}}))
     assert main(["models", "register", str(archive), "--evaluation", str(evaluation)]) == 0
 

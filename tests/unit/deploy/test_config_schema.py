@@ -46,7 +46,34 @@ def test_repository_config_is_valid() -> None:
         ("prod.yaml", "strategy: canary", "strategy: blue-green", "deployment.strategy", "'canary'"),
         ("pipeline.yaml", "seed: 42", "seed: forty-two", "data.seed", "valid integer"),
         ("pipeline.yaml", "auc: {threshold", "roc: {threshold", "gate.metrics.roc", "auc"),
-        ("staging.yaml", "port: 8081", "port: 8082", "local.port", "already used by 'prod'"),
+        ("staging.yaml", "port: 8081", "port: 8082", "local.port", "also local.port in"),
+        # Strict types: YAML's booleans, quoted numbers and fractions are not counts or seconds.
+        ("prod.yaml", "instance_count: 2", "instance_count: true", "endpoint.instance_count", "valid integer"),
+        ("prod.yaml", "instance_count: 2", "instance_count: 2.0", "endpoint.instance_count", "valid integer"),
+        ("prod.yaml", "wait_seconds: 300", 'wait_seconds: "300"', "deployment.wait_seconds", "valid integer"),
+        ("prod.yaml", "threshold: 100000", "threshold: yes", "alarms.1.threshold", "valid number"),
+        ("prod.yaml", "enabled: false", "enabled: 0", "endpoint.data_capture.enabled", "valid boolean"),
+        ("pipeline.yaml", "rows: 20000", "rows: false", "data.rows", "valid integer"),
+        ("pipeline.yaml", "auc: {threshold: 0.75", "auc: {threshold: true", "gate.metrics.auc.threshold", "number"),
+        (
+            "pipeline.yaml",
+            "{name: total_charges, min: 0}",
+            "{name: total_charges, min: .nan}",
+            "features.numeric.2.min",
+            "finite",
+        ),
+        # Statistics and thresholds that the metric can never produce.
+        ("prod.yaml", "statistic: Sum", "statistic: p99", "alarms.0", "p99 does not apply to Invocation5XXErrors"),
+        (
+            "prod.yaml",
+            "statistic: Sum\n    threshold: 1\n",
+            "statistic: Average\n    threshold: 5\n",
+            "alarms.0",
+            "between 0 and 1",
+        ),
+        ("pipeline.yaml", "auc: {threshold: 0.75", "auc: {threshold: 1.5", "gate.metrics.auc.threshold", "1 (got"),
+        ("pipeline.yaml", "f1: {threshold: 0.5", "f1: {threshold: -0.5", "gate.metrics.f1.threshold", "0 (got"),
+        ("pipeline.yaml", "min_improvement: 0.0}", "min_improvement: 2}", "gate.metrics.auc", "can never be met"),
     ],
 )
 def test_bad_config_names_file_and_key(
@@ -127,3 +154,74 @@ def test_json_schema_files_are_up_to_date() -> None:
 def test_stale_json_schema_is_reported(tmp_path: Path) -> None:
     (tmp_path / "pipeline.schema.json").write_text("{}")
     assert main(["config", "schema", "--check", "--output", str(tmp_path)]) == 3
+
+
+def test_port_clash_names_both_files(repo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The edited file may sort first: the line must name the other file too, not only the later one."""
+    edit(repo_copy, "prod.yaml", "port: 8082", "port: 8081")
+    assert main(["config", "validate"]) == 3
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert str(repo_copy / "config" / "prod.yaml") in line and str(repo_copy / "config" / "staging.yaml") in line
+
+
+BOMB = """
+a: &a [x, x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (BOMB.encode(), "expands to more than 100000 values"),
+        (b"endpoint: " + b"[" * 400 + b"]" * 400 + b"\n", "nested too deeply"),
+        (b"endpoint: " + b"[" * 80 + b"]" * 80 + b"\n", "nested deeper than 64 levels"),
+        ("endpoint:\n  name: caf\u00e9\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 on line 2)"),
+        (b"endpoint: {name: a\x00b}\n", "invalid YAML"),
+    ],
+    ids=["alias-bomb", "deep-flow", "deep-but-parsable", "latin-1", "nul"],
+)
+def test_unreadable_files_are_one_line(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str
+) -> None:
+    (repo_copy / "config" / "prod.yaml").write_bytes(content)
+    assert main(["config", "validate"]) == 3
+    lines = capsys.readouterr().out.strip().splitlines()
+    (line,) = [line for line in lines if "prod.yaml" in line]
+    assert line.startswith(f"{repo_copy / 'config' / 'prod.yaml'}: ") and says in line
+    with pytest.raises(ConfigError, match=r"prod\.yaml"):
+        load_environment(repo_copy / "config", "prod")
+
+
+def test_a_small_alias_is_still_fine(repo_copy: Path) -> None:
+    edit(repo_copy, "prod.yaml", "  max_execution_timeout_seconds: 1800", "  max_execution_timeout_seconds: &t 1800")
+    edit(repo_copy, "prod.yaml", "    enabled: false\n    sampling", "    enabled: &off false\n    sampling")
+    edit(repo_copy, "prod.yaml", "  autoscaling:\n    enabled: false", "  autoscaling:\n    enabled: *off")
+    cfg = load_environment(repo_copy / "config", "prod")
+    assert cfg.deployment.max_execution_timeout_seconds == 1800 and cfg.endpoint.autoscaling.enabled is False
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ("age: 34, ", "", "instance 1 lacks features age"),
+        ("48,45.0,2160.0,0,61,3.2,two-year", "48,45.0,2160.0,0,61,two-year", "CSV row 1 has 9 columns"),
+        ("        2,99.9,199.8", "        x,99.9,199.8", "feature 'tenure_months' at row 2: non-numeric value 'x'"),
+        ("expect_rows: 2", "expect_rows: 3", "2 rows, but expect_rows is 3"),
+    ],
+)
+def test_smoke_payloads_must_fit_the_features(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, says: str
+) -> None:
+    """A payload no model of this config can answer fails validation, not the smoke test after a deploy."""
+    edit(repo_copy, "staging.yaml", old, new)
+    assert main(["config", "validate"]) == 3
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith(f"{repo_copy / 'config' / 'staging.yaml'}:smoke.payloads.") and says in line

@@ -85,3 +85,18 @@ def test_main_writes_file_by_suffix(tmp_path: Path) -> None:
 def test_main_rejects_unknown_suffix(tmp_path: Path, read_failure) -> None:
     assert main(["--rows", "30", "--output", str(tmp_path / "d.txt")]) == EXIT_FAILURE
     assert "d.txt" in read_failure()
+
+
+def test_repeated_header_names_are_refused_not_renamed(tmp_path: Path) -> None:
+    """pandas would read the second 'age' as 'age.1' and the data would pass with a column nobody wrote."""
+    path = tmp_path / "data.csv"
+    path.write_text("age,tenure_months,age,churned\n30,5,31,1\n40,6,41,0\n")
+    with pytest.raises(DataError, match=r"data.csv: header names a column more than once: 'age' in columns 1, 3"):
+        load_table(path)
+
+
+def test_a_csv_that_is_not_utf8_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes("city,churned\nZ\u00fcrich,1\n".encode("latin-1"))
+    with pytest.raises(DataError, match="cannot read"):
+        load_table(path)

@@ -52,3 +52,16 @@ def test_bad_request_becomes_a_4xx_response_inside_the_container(
     answer = endpoint.transform_fn(endpoint.model_fn(model_dir), ROW, "application/x-npy", "application/json")
     assert (answer.status, answer.mimetype) == (415, "application/json")
     assert "application/x-npy" in json.loads(answer.response)["error"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000 + "]" * 100_000, '{"age": ' + "9" * 5000 + "}", ROW.replace("yes", "y" * 200_000)],
+    ids=["deep-json", "digit-limit", "csv-field-limit"],
+)
+def test_hostile_payloads_are_payload_errors_on_sagemaker_too(model_dir: Path, body: str) -> None:
+    """The container turns anything but a PayloadError into a 500: hostile input must arrive as one."""
+    kind = "text/csv" if body.startswith("12,") else "application/json"
+    with pytest.raises(PayloadError) as caught:
+        endpoint.transform_fn(endpoint.model_fn(model_dir), body, kind, "application/json")
+    assert caught.value.status == 400

@@ -100,6 +100,7 @@ def test_unknown_category_is_ignored(model: inference.ServingModel) -> None:
         (ROW.replace("70.5", "inf"), "text/csv", 400, "infinite value"),
         ("tenure_months,age\n1,2", "text/csv", 400, "CSV header lacks features monthly_charges"),
         (HEADER, "text/csv", 400, "header but no data rows"),
+        (f"{HEADER},age\n{ROW},41", "text/csv", 400, "CSV header names age more than once"),
         ('{"instances": [', "application/json", 400, "invalid JSON"),
         ('{"instances": []}', "application/json", 400, "no instances"),
         ('{"instances": [{"age": 3}]}', "application/json", 400, "instance 1 lacks features tenure_months"),
@@ -118,6 +119,32 @@ def test_payload_errors(model, body: str | bytes, content_type: str, status: int
         input_fn(body, content_type, model)
     assert caught.value.status == status
     assert reason in caught.value.reason
+
+
+def _with_age(digits: str) -> str:
+    return json.dumps({**RECORD, "age": 0}).replace('"age": 0', f'"age": {digits}')
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "application/json", "nested too deeply"),
+        ('{"instances": ' * 50_000 + "[]" + "}" * 50_000, "application/json", "nested too deeply"),
+        (_with_age("9" * 400), "application/json", "feature 'age' at row 1: number too large for a float"),
+        (_with_age("9" * 5000), "application/json", "a number has more than 4300 digits"),
+        (ROW.replace("fiber_optic", "x" * 200_000), "text/csv", "a CSV field is longer than 131072 characters"),
+        (ROW.encode(), "text/csv; charset=undefined", "cannot be decoded as undefined"),
+        (b"\xff" + ROW.encode(), "text/csv; charset=idna", "not valid idna"),
+    ],
+    ids=["deep-list", "deep-object", "int-beyond-float", "int-digit-limit", "csv-field-limit", "codec", "idna"],
+)
+def test_hostile_payloads_are_400_not_500(model, body: str | bytes, content_type: str, reason: str) -> None:
+    """What the standard library raises on hostile input is the client's mistake: a 400, never a 500."""
+    with pytest.raises(PayloadError) as caught:
+        input_fn(body, content_type, model)
+    assert caught.value.status == 400
+    assert reason in caught.value.reason
+    assert len(caught.value.reason) < 200  # the reason never echoes the client's giant field back
 
 
 def test_oversized_body_is_413_before_parsing(model: inference.ServingModel) -> None:

@@ -128,3 +128,33 @@ def test_schema_round_trips_through_json(tmp_path: Path) -> None:
 def test_malformed_schema(bad: dict) -> None:
     with pytest.raises(SchemaError):
         Schema.from_dict(bad)
+
+
+def test_unknown_columns_are_named_not_dropped_silently() -> None:
+    frame = _frame().assign(customer_id=range(20), notes="x")
+    (problem,) = _problems(frame)
+    assert problem.startswith("unknown columns 'customer_id', 'notes': not a feature or the label")
+    assert "features.ignore_columns" in problem
+
+
+def test_ignore_columns_is_the_explicit_way_to_drop_a_column() -> None:
+    validate(_frame().assign(customer_id=range(20)), {**SMALL, "ignore_columns": ["customer_id"]})
+    with pytest.raises(SchemaError):
+        Schema.from_dict({**SMALL, "ignore_columns": ["contract"]})  # a feature cannot also be ignored
+
+
+def test_training_on_a_subset_of_the_columns_may_pass_extra_columns() -> None:
+    validate(_frame().assign(customer_id=range(20)), SMALL, extra_columns=True)
+
+
+def test_repeated_column_names_are_refused() -> None:
+    frame = _frame()
+    frame = pd.concat([frame, frame[["contract"]]], axis=1)
+    assert "column 'contract' appears more than once" in _problems(frame)
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, "inf", "-Infinity"])
+def test_infinite_numbers_are_a_data_error_naming_column_and_rows(value) -> None:
+    frame = _frame().astype({"monthly_charges": object})
+    frame.loc[[4, 11], "monthly_charges"] = [value, value]
+    assert _problems(frame) == ["column 'monthly_charges': 2 infinite values at rows 5, 12"]
