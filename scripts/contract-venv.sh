@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds .venv-contract: Python 3.12 with the scikit-learn 1.9-0 image's packages
+# (tests/contract/requirements-sklearn-1.9-0.txt), where the contract tests run the container
+# side (training toolkit, processing entry point, serving handler chain). Rebuilt only when that
+# file changes: a stamp of its sha256 sits in the venv. Prints the venv's python.
+# Python: $CONTRACT_PYTHON, else python3.12 on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requirements=tests/contract/requirements-sklearn-1.9-0.txt
+venv=${CONTRACT_VENV:-.venv-contract}
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
+  echo "$venv/bin/python"
+  exit 0
+fi
+python=${CONTRACT_PYTHON:-python3.12}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+  echo "contract-venv: need Python 3.12 (the image's); set CONTRACT_PYTHON to one" >&2
+  exit 2
+fi
+rm -rf "$venv"
+"$python" -m venv "$venv" >&2
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements" >&2
+# No `pip check`: the image overrides sagemaker-containers' Flask 1.1.1 pin with Flask 3.1.3, as here.
+"$venv/bin/python" -c "import sagemaker_training, sagemaker_containers, sagemaker_inference, sklearn" >&2
+echo "$want" > "$stamp"
+echo "$venv/bin/python"
