@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Builds .venv-contract: Python 3.12 with the scikit-learn 1.9-0 image's packages
-# (tests/contract/requirements-sklearn-1.9-0.txt), where the contract tests run the container
-# side (training toolkit, processing entry point, serving handler chain). Rebuilt only when that
-# file changes: a stamp of its sha256 sits in the venv. Prints the venv's python.
+# (tests/contract/requirements-sklearn-1.9-0.txt) and the image's patch to them, where the
+# contract tests run the container side (training toolkit, processing entry point, serving
+# handler chain). Rebuilt only when that file or this script changes: a stamp of their sha256
+# sits in the venv. Prints the venv's python.
 # Python: $CONTRACT_PYTHON, else python3.12 on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=tests/contract/requirements-sklearn-1.9-0.txt
 venv=${CONTRACT_VENV:-.venv-contract}
 stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$requirements" | cut -d' ' -f1)
+want=$(cat "$requirements" "$0" | sha256sum | cut -d' ' -f1)
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
   echo "$venv/bin/python"
   exit 0
@@ -22,7 +23,15 @@ fi
 rm -rf "$venv"
 "$python" -m venv "$venv" >&2
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements" >&2
+# sagemaker-containers and sagemaker-training both ship a `train` command; training jobs are the
+# latter's, so it is installed last.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
+  "$(grep -i '^sagemaker-training==' "$requirements")" >&2
+# The image patches sagemaker-containers for Python 3.10+ (collections.Mapping moved to
+# collections.abc); without it the serving stack cannot be imported.
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+sed -i 's/collections\.Mapping/collections.abc.Mapping/g' "$site/sagemaker_containers/_mapping.py"
 # No `pip check`: the image overrides sagemaker-containers' Flask 1.1.1 pin with Flask 3.1.3, as here.
-"$venv/bin/python" -c "import sagemaker_training, sagemaker_containers, sagemaker_inference, sklearn" >&2
+"$venv/bin/python" -c "import sagemaker_training, sagemaker_containers.beta.framework, sagemaker_inference, sklearn" >&2
 echo "$want" > "$stamp"
 echo "$venv/bin/python"
