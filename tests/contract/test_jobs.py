@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import tarfile
 
 import pytest
 
 from deploy.config import load_pipeline
-from deploy.pipeline.steps import hyperparameters
+from deploy.local.jobs import hyperparameter_args
+from deploy.pipeline.steps import build_steps, hyperparameters
 from tests.contract.conftest import REPO, PipelineRun
 from tests.contract.jobs import Store
 
@@ -82,3 +84,11 @@ def test_processing_strings_fit_the_api(pipeline_run: PipelineRun, step: str) ->
     _, request = pipeline_run.requests[step]
     app = request["AppSpecification"]
     assert all(len(s) <= 256 for s in app["ContainerEntrypoint"] + app.get("ContainerArguments", []))
+
+
+def test_local_backend_builds_the_same_command_line_as_the_toolkit(pipeline_run: PipelineRun) -> None:
+    result = pipeline_run.succeeded("train")
+    logged = next(line for line in result.stdout.splitlines() + result.stderr.splitlines() if " train.py " in line)
+    toolkit = shlex.split(logged.split(" train.py ", 1)[1].rstrip('"'))
+    (step,) = [s for s in build_steps(load_pipeline(REPO / "config")) if s.kind == "training"]
+    assert hyperparameter_args(step.hyperparameters) == toolkit
