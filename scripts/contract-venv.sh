@@ -4,7 +4,7 @@
 # contract tests run the container side (training toolkit, processing entry point, serving
 # handler chain). Rebuilt only when that file or this script changes: a stamp of their sha256
 # sits in the venv. Prints the venv's python.
-# Python: $CONTRACT_PYTHON, else python3.12 on PATH.
+# Python: $CONTRACT_PYTHON, else python3.12 on PATH, else pyenv's newest 3.12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=tests/contract/requirements-sklearn-1.9-0.txt
@@ -15,8 +15,13 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; t
   echo "$venv/bin/python"
   exit 0
 fi
+is_312() { "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; }
 python=${CONTRACT_PYTHON:-python3.12}
-if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+if ! is_312 "$python" && [[ -z "${CONTRACT_PYTHON:-}" ]] && command -v pyenv >/dev/null; then
+  version=$(pyenv versions --bare | grep -E '^3\.12(\.[0-9]+)?$' | sort -V | tail -1 || true)
+  [[ -n "$version" ]] && python="$(pyenv root)/versions/$version/bin/python3.12"
+fi
+if ! is_312 "$python"; then
   echo "contract-venv: need Python 3.12 (the image's); set CONTRACT_PYTHON to one" >&2
   exit 2
 fi

@@ -93,6 +93,9 @@ class ModelRegistry(Registry):
             "SAGEMAKER_REGION": self.settings.region,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
             "PYTHONPATH": CODE_DIR,  # `inference.py` imports `ml.inference` from the extracted code
+            # The serving toolkit `pip install`s the code at start; with build isolation pip would
+            # fetch setuptools from PyPI, which an endpoint without internet access cannot reach.
+            "PIP_NO_BUILD_ISOLATION": "false",
         }
         return {
             "Containers": [{"Image": image, "ModelDataUrl": artifact_uri, "Environment": environment}],

@@ -81,7 +81,8 @@ def endpoint(
     tmp = tmp_path_factory.mktemp("serving")
     model = registered_container(pipeline_run, store, network, tmp)
     container, port = Container(contract_venv, tmp / "container"), free_port()
-    process = start_serving(container, model, store, network, port)
+    # No package index, as for an endpoint without internet access: the start must not need one.
+    process = start_serving(container, model, store, {**network, "PIP_NO_INDEX": "1"}, port)
     try:
         wait_until_ready(process, port, container.root / "serve.log")
         yield Endpoint(port, container.root / "serve.log")

@@ -66,6 +66,7 @@ def test_serving_container_points_at_the_packaged_inference_module(registry: Mod
     container = sm.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][0]
     env = container["Environment"]
     assert env["SAGEMAKER_PROGRAM"] == "inference.py" and env["PYTHONPATH"] == "/opt/ml/code"
+    assert env["PIP_NO_BUILD_ISOLATION"] == "false"  # the start-up install needs no package index
     key = env["SAGEMAKER_SUBMIT_DIRECTORY"].removeprefix(f"s3://{BUCKET}/")
     body = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert body == pack_sourcedir(REPO / "ml")
