@@ -3,7 +3,9 @@
 A `before-parameter-build` handler joins botocore's built-in handlers, so every client created
 in the test process (plain boto3 against moto's `mock_aws`, a moto server reached through
 `AWS_ENDPOINT_URL`, or a client wrapped in `botocore.stub.Stubber`) checks each request against
-its operation's input shape in the full service model (`tests/aws_service_model.py`). A request
+its operation's input shape in the full service model (`tests/aws_service_model.py`); a pipeline
+definition sent to CreatePipeline or UpdatePipeline is also checked step by step, as the
+CreateProcessingJob and CreateTrainingJob requests its execution would send. A request
 that breaks it gets the service's answer, a `ValidationException`, and the test phase that made
 it fails with the violations listed, even if the code under test caught the error.
 
@@ -13,6 +15,7 @@ distinct operations they covered (summed over pytest-xdist workers).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -21,6 +24,7 @@ from botocore import handlers
 from botocore.exceptions import ClientError
 
 from tests.aws_service_model import violations
+from tests.pipeline_execution import job_requests
 
 _WORKER_KEY = "aws_validation_counts"
 _TOTALS = pytest.StashKey[Counter[str]]()  # counts from xdist workers
@@ -37,6 +41,8 @@ class RequestLog:
         name = f"{model.service_model.service_name}.{model.name}"
         self.operations[name] += 1
         found = violations(model, params)
+        if name in PIPELINE_OPERATIONS and isinstance(params.get("PipelineDefinition"), str):
+            found += definition_violations(model.service_model, params["PipelineDefinition"])
         if found:
             lines = [f"{name}: {line}" for line in found]
             self.pending += lines
@@ -49,6 +55,29 @@ class RequestLog:
 
 
 LOG = RequestLog()
+PIPELINE_OPERATIONS = {"sagemaker.CreatePipeline", "sagemaker.UpdatePipeline"}
+
+
+def definition_violations(service: Any, text: str) -> list[str]:
+    """The definition's steps as the job requests an execution would send, checked the same way.
+
+    Parameters without a default get a value that fits wherever this project uses them (an S3
+    folder URI); SageMaker itself would reject the execution otherwise.
+    """
+    try:
+        definition = json.loads(text)
+        parameters = {
+            p["Name"]: str(p.get("DefaultValue", f"s3://pipeline-parameter/{p['Name']}/"))
+            for p in definition.get("Parameters", [])
+        }
+        requests = job_requests(definition, parameters)
+    except (ValueError, KeyError, TypeError) as error:
+        return [f"PipelineDefinition: cannot be resolved into job requests ({type(error).__name__}: {error})"]
+    return [
+        f"PipelineDefinition step {step}: {line}"
+        for step, operation, request in requests
+        for line in violations(service.operation_model(operation), request)
+    ]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from tests.aws_service_model import compiled, translate, violations
-from tests.aws_validation import LOG
+from tests.aws_validation import LOG, definition_violations
 
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
 REPO = Path(__file__).resolve().parents[4]
@@ -127,3 +128,16 @@ def test_the_test_that_made_the_request_fails_and_the_run_prints_the_count(pytes
             "sagemaker.ListModelPackageGroups 1*",
         ]
     )
+
+
+def test_a_pipeline_definitions_steps_are_checked_as_the_job_requests_they_become() -> None:
+    golden = json.loads((Path(__file__).parent / "golden" / "pipeline_definition.json").read_text())
+    assert definition_violations(SAGEMAKER, json.dumps(golden)) == []
+    golden["Steps"][0]["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1] = "s" * 292
+    golden["Steps"][1]["Arguments"]["ResourceConfig"]["InstanceType"] = "ml.m5.huge"
+    assert definition_violations(SAGEMAKER, json.dumps(golden)) == [
+        "PipelineDefinition step preprocess: AppSpecification.ContainerEntrypoint[1]: 292 characters, "
+        "more than the maximum 256",
+        "PipelineDefinition step train: ResourceConfig.InstanceType: 'ml.m5.huge' is not one of "
+        + ", ".join(SAGEMAKER.shape_for("TrainingInstanceType").enum),
+    ]
