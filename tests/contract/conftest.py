@@ -90,6 +90,7 @@ class PipelineRun:
     """One run of the generated pipeline through the container stand-in."""
 
     definition: dict[str, Any]
+    parameters: dict[str, str]
     inputs: RunInputs
     requests: dict[str, tuple[str, dict[str, Any]]]
     results: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
@@ -128,7 +129,7 @@ def pipeline_run(
         "SourceDir": inputs.code.folder_uri,
     }
     requests = {step: (op, request) for step, op, request in job_requests(definition, parameters)}
-    run = PipelineRun(definition, inputs, requests)
+    run = PipelineRun(definition, parameters, inputs, requests)
     for step, (operation, request) in requests.items():
         container = Container(contract_venv, work / step)
         run.containers[step] = container

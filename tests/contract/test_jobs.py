@@ -18,8 +18,10 @@ import pytest
 from deploy.config import load_pipeline
 from deploy.local.jobs import hyperparameter_args
 from deploy.pipeline.steps import build_steps, hyperparameters
-from tests.contract.conftest import REPO, PipelineRun
-from tests.contract.jobs import Store
+from tests.contract.conftest import BUCKET, REPO, PipelineRun
+from tests.contract.jobs import Store, run_processing
+from tests.contract.sandbox import Container
+from tests.pipeline_execution import job_requests
 
 
 def test_preprocess_runs_from_the_definitions_entrypoint_and_writes_every_split(pipeline_run: PipelineRun) -> None:
@@ -92,3 +94,16 @@ def test_local_backend_builds_the_same_command_line_as_the_toolkit(pipeline_run:
     toolkit = shlex.split(logged.split(" train.py ", 1)[1].rstrip('"'))
     (step,) = [s for s in build_steps(load_pipeline(REPO / "config")) if s.kind == "training"]
     assert hyperparameter_args(step.hyperparameters) == toolkit
+
+
+def test_a_rejected_data_file_is_the_jobs_exit_message(
+    pipeline_run: PipelineRun, moto_s3: tuple[Store, dict[str, str]], fresh_container: Container
+) -> None:
+    store, network = moto_s3
+    store.s3.put_object(Bucket=BUCKET, Key="bad/churn.csv", Body=b"customer,churned\n1,maybe\n")
+    parameters = {**pipeline_run.parameters, "InputData": f"s3://{BUCKET}/bad/churn.csv", "RunId": "bad-data"}
+    (_, _, request), *_ = job_requests(pipeline_run.definition, parameters)
+    result = run_processing(fresh_container, request, store, network)
+    assert result.returncode == 3, result.stderr[-2000:]  # the data-error exit code, through the runner
+    message = (fresh_container.opt_ml / "output" / "message").read_text()
+    assert message.startswith("data error: ") and message.count("\n") == 1  # what SageMaker shows as ExitMessage
