@@ -6,11 +6,12 @@
 # sits in the venv. Prints the venv's python.
 # Python: $CONTRACT_PYTHON, else python3.12 on PATH, else pyenv's newest 3.12.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 requirements=tests/contract/requirements-sklearn-1.9-0.txt
 venv=${CONTRACT_VENV:-.venv-contract}
 stamp="$venv/.requirements.sha256"
-want=$(cat "$requirements" "$0" | sha256sum | cut -d' ' -f1)
+want=$(cat "$requirements" "$self" | sha256sum | cut -d' ' -f1)
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
   echo "$venv/bin/python"
   exit 0
