@@ -35,8 +35,8 @@ SHA_KEY = "artifact_sha256"
 
 
 def description_text(text: str) -> str:
-    """A description the service accepts: no control characters (newlines become spaces), ≤ 1024."""
-    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)[:MAX_DESCRIPTION]
+    """A description the service accepts: one line, no control characters (they become spaces), ≤ 1024."""
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)[:MAX_DESCRIPTION]
 
 
 class ModelRegistry(Registry):
@@ -140,7 +140,7 @@ class ModelRegistry(Registry):
             self.sagemaker.update_model_package,
             ModelPackageArn=current.arn,
             ModelApprovalStatus=status,
-            ApprovalDescription=reason[:MAX_DESCRIPTION],
+            ApprovalDescription=description_text(reason),
             CustomerMetadataProperties=props,
             **({"CustomerMetadataPropertiesToRemove": stale} if stale else {}),
         )

@@ -74,10 +74,12 @@ def test_serving_container_points_at_the_packaged_inference_module(registry: Mod
 
 def test_approval_keeps_lineage_and_records_audit(registry: ModelRegistry, tmp_path: Path) -> None:
     register(registry, tmp_path)
-    approved = registry.update_status(GROUP, 1, "Approved", reason="serving in prod", metadata={"deployed_env": "prod"})
+    approved = registry.update_status(
+        GROUP, 1, "Approved", reason="serving in prod\nfrom abc123", metadata={"deployed_env": "prod"}
+    )
     again = registry.get(GROUP, 1)
     assert approved.status == again.status == "Approved"
-    assert again.status_reason == "serving in prod"
+    assert again.status_reason == "serving in prod from abc123"  # one line: `.*` in the service's pattern
     assert again.metadata == {"deployed_env": "prod"}
     assert again.lineage["git_commit"] == "abc123" and again.sha256 == approved.sha256
 
