@@ -1,4 +1,4 @@
-"""Shared test setup: markers, and the repository paths tests copy from."""
+"""Shared test setup: markers, strict AWS request validation, and the repository paths tests copy from."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Every boto3 request any test makes is checked against the full service model.
+pytest_plugins = ["tests.aws_validation", "pytester"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,10 +7,12 @@ run id, the data, schema and code URIs) is a pipeline parameter, so the definiti
 only on the config and `render` gives byte-identical JSON for the same inputs: its diff in
 a pull request shows a config change and nothing else.
 
-Processing entry point: the code arrives as `sourcedir.tar.gz` (a ProcessingInput under
-`/opt/ml/processing/input/code`); a `/bin/sh -c` line extracts it to `/opt/ml/code`, runs
+Processing entry point: the code folder (`sourcedir.tar.gz` and `runproc.sh`, the `SourceDir`
+parameter) arrives as a ProcessingInput under `/opt/ml/processing/input/code`; the entrypoint is
+`/bin/sh …/runproc.sh ml.<step>`, which extracts the archive to `/opt/ml/code`, runs
 `python3 -m ml.<step>` from there (so `from ml.x import y` resolves) and copies the step's
 failure file to `/opt/ml/output/message`, which SageMaker reports as the job's ExitMessage.
+Every string stays within the API's limits (256 characters per entrypoint or argument string).
 """
 
 from __future__ import annotations
@@ -21,18 +23,13 @@ from typing import Any
 
 from deploy.config.schema import JobCompute, PipelineConfig, TrainingCompute
 from deploy.pipeline.steps import PROCESSING_IN, Step, StepInput
-from deploy.sagemaker.sourcedir import CODE_DIR, TRAIN_PROGRAM
+from deploy.sagemaker.sourcedir import CODE_DIR, PROCESSING_RUNNER, SOURCEDIR, TRAIN_PROGRAM
 
 VERSION = "2020-12-01"
-# Set per execution: outputs go to <prefix>/runs/<RunId>/; the inputs are content-addressed S3 URIs.
+# Set per execution: outputs go to <prefix>/runs/<RunId>/; the inputs are content-addressed S3
+# URIs (SourceDir is the code folder, ending in "/").
 PARAMETERS = ("RunId", "InputData", "Schema", "SourceDir")
 CODE_INPUT = f"{PROCESSING_IN}/code"
-PROCESSING_SCRIPT = (
-    f"set -e; mkdir -p {CODE_DIR}; tar -xzf {CODE_INPUT}/sourcedir.tar.gz -C {CODE_DIR}; cd {CODE_DIR}; "
-    'status=0; python3 -m "$0" "$@" || status=$?; '
-    "if [ $status -ne 0 ] && [ -f /opt/ml/output/failure ]; then cp /opt/ml/output/failure /opt/ml/output/message; fi; "
-    "exit $status"
-)
 ENVIRONMENT = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 
 
@@ -104,7 +101,7 @@ def _processing(step: Step, steps: dict[str, Step], target: Target, compute: Job
         for o in step.outputs
     ]
     app: dict[str, Any] = {
-        "ContainerEntrypoint": ["/bin/sh", "-c", PROCESSING_SCRIPT, step.module],
+        "ContainerEntrypoint": ["/bin/sh", f"{CODE_INPUT}/{PROCESSING_RUNNER}", step.module],
         "ImageUri": target.processing_image,
     }
     if step.arguments:
@@ -138,7 +135,7 @@ def script_mode_hyperparameters(step: Step, target: Target) -> dict[str, Any]:
     """JSON-encoded values, as the SageMaker SDK sends them; the toolkit decodes them into `--name value`."""
     values: dict[str, Any] = {name: json.dumps(value) for name, value in step.hyperparameters.items()}
     values["sagemaker_program"] = json.dumps(TRAIN_PROGRAM)
-    values["sagemaker_submit_directory"] = join("", '"', param("SourceDir"), '"')
+    values["sagemaker_submit_directory"] = join("", '"', param("SourceDir"), f'{SOURCEDIR}"')
     values["sagemaker_region"] = json.dumps(target.region)
     values["sagemaker_container_log_level"] = "20"
     return values

@@ -1,8 +1,8 @@
 """The inputs of one pipeline run, staged in S3 under content-addressed keys (control plane).
 
-Code (`ml/` as sourcedir.tar.gz), data (a local file or folder, or an `s3://` URI used as is)
-and the schema document each get `<prefix>/<kind>/<sha256>/<name>`, so a rerun with nothing
-changed uploads nothing.
+Code (`ml/` as sourcedir.tar.gz, beside the processing runner), data (a local file or folder,
+or an `s3://` URI used as is) and the schema document each get `<prefix>/<kind>/<sha256>/<name>`,
+so a rerun with nothing changed uploads nothing.
 """
 
 from __future__ import annotations
@@ -17,14 +17,24 @@ from deploy.config.schema import PipelineConfig
 from deploy.errors import DataError
 from deploy.pipeline.data import ResolvedData
 from deploy.sagemaker.s3 import ArtifactBucket
-from deploy.sagemaker.sourcedir import pack_sourcedir
+from deploy.sagemaker.sourcedir import SOURCEDIR, code_digest, code_files
+
+
+@dataclass(frozen=True)
+class StagedCode:
+    folder_uri: str  # `s3://…/code/<digest>/`: sourcedir.tar.gz and runproc.sh
+    sourcedir_uri: str  # the archive alone, as the training and serving toolkits take it
 
 
 @dataclass(frozen=True)
 class RunInputs:
     data_uri: str
     schema_uri: str
-    sourcedir_uri: str
+    code: StagedCode
+
+    @property
+    def sourcedir_uri(self) -> str:
+        return self.code.sourcedir_uri
 
 
 def stage_data(bucket: ArtifactBucket, data: ResolvedData) -> ResolvedData:
@@ -47,9 +57,13 @@ def stage_data(bucket: ArtifactBucket, data: ResolvedData) -> ResolvedData:
     return replace(data, s3_uri=bucket.uri("data", "tree", digest) + "/", digest=digest)
 
 
-def stage_code(bucket: ArtifactBucket, root: Path) -> str:
-    uri, _ = bucket.put_bytes("code", "sourcedir.tar.gz", pack_sourcedir(root / "ml"))
-    return uri
+def stage_code(bucket: ArtifactBucket, root: Path) -> StagedCode:
+    files = code_files(root / "ml")
+    digest = code_digest(files)
+    for name, data in sorted(files.items()):
+        bucket.put_bytes("code", name, data, digest=digest)
+    folder = bucket.uri("code", digest) + "/"
+    return StagedCode(folder, folder + SOURCEDIR)
 
 
 def stage_inputs(bucket: ArtifactBucket, cfg: PipelineConfig, data: ResolvedData, root: Path) -> RunInputs:

@@ -121,7 +121,7 @@ class SageMakerPipeline(PipelineRunner):
             "RunId": run_id,
             "InputData": inputs.data_uri,
             "Schema": inputs.schema_uri,
-            "SourceDir": inputs.sourcedir_uri,
+            "SourceDir": inputs.code.folder_uri,
         }
         response = self.sagemaker.start_pipeline_execution(
             PipelineName=cfg.sagemaker.pipeline_name,

@@ -2,14 +2,16 @@
 
 A version is a model package in the configured group: the scikit-learn inference image with
 the `model.tar.gz` and the packaged `ml/` (`SAGEMAKER_PROGRAM=inference.py`), the evaluation
-as ModelQuality statistics in S3, and the lineage as CustomerMetadataProperties (strings of
-at most 1024 characters; dicts and lists as compact JSON under `<name>.json`; approval
-audit fields under `audit.<name>`). The group is never created here (see `preflight.py`).
+as ModelQuality statistics in S3, and the lineage and approval audit as CustomerMetadataProperties
+(encoded as the service allows, see `metadata.py`). A `model.tar.gz` trained elsewhere is
+registered only if its scikit-learn is the image's (`images.check_trained_version`). The group is
+never created here (see `preflight.py`).
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,9 @@ from botocore.exceptions import ClientError
 
 from deploy.errors import RegistryError
 from deploy.registry import ModelVersion, Registry, Status, check_status
-from deploy.sagemaker.images import sklearn_image
+from deploy.sagemaker.images import check_trained_version, sklearn_image
 from deploy.sagemaker.inputs import stage_code
+from deploy.sagemaker.metadata import decode, encode
 from deploy.sagemaker.preflight import Preflight, error_code
 from deploy.sagemaker.s3 import ArtifactBucket, read_json, stream_sha256
 from deploy.sagemaker.session import SETUP_CODES, AwsSession, translated
@@ -27,41 +30,13 @@ from deploy.sagemaker.settings import Settings
 from deploy.sagemaker.sourcedir import CODE_DIR, SERVING_PROGRAM
 
 CONTENT_TYPES = ["text/csv", "application/json"]
-MAX_VALUE = 1024
+MAX_DESCRIPTION = 1024
 SHA_KEY = "artifact_sha256"
-AUDIT = "audit."
-JSON_SUFFIX = ".json"
 
 
-def metadata_properties(lineage: dict[str, Any], audit: dict[str, str] | None = None) -> dict[str, str]:
-    """Lineage and audit fields as CustomerMetadataProperties (None values are left out)."""
-    props: dict[str, str] = {}
-    for name, value in sorted(lineage.items()):
-        if value is None:
-            continue
-        if isinstance(value, str):
-            props[name] = value[:MAX_VALUE]
-        else:
-            props[name + JSON_SUFFIX] = json.dumps(value, separators=(",", ":"), sort_keys=True)[:MAX_VALUE]
-    props.update({AUDIT + k: str(v)[:MAX_VALUE] for k, v in (audit or {}).items()})
-    return props
-
-
-def split_properties(props: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(lineage, audit metadata) read back from CustomerMetadataProperties."""
-    lineage: dict[str, Any] = {}
-    audit: dict[str, str] = {}
-    for key, value in props.items():
-        if key.startswith(AUDIT):
-            audit[key.removeprefix(AUDIT)] = value
-        elif key.endswith(JSON_SUFFIX):
-            try:
-                lineage[key.removesuffix(JSON_SUFFIX)] = json.loads(value)
-            except ValueError:  # cut at 1024 characters: keep the text
-                lineage[key.removesuffix(JSON_SUFFIX)] = value
-        else:
-            lineage[key] = value
-    return lineage, audit
+def description_text(text: str) -> str:
+    """A description the service accepts: one line, no control characters (they become spaces), ≤ 1024."""
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)[:MAX_DESCRIPTION]
 
 
 class ModelRegistry(Registry):
@@ -97,14 +72,12 @@ class ModelRegistry(Registry):
                 "evaluation", "evaluation.json", json.dumps(evaluation, indent=2, sort_keys=True).encode()
             )[0]
         )
-        sourcedir_uri = lineage.get("sourcedir_uri") or stage_code(bucket, self.root)
-        props = metadata_properties(
-            {**lineage, SHA_KEY: sha256, "evaluation_uri": evaluation_uri, "sourcedir_uri": sourcedir_uri}
-        )
+        sourcedir_uri = lineage.get("sourcedir_uri") or stage_code(bucket, self.root).sourcedir_uri
+        props = encode({**lineage, SHA_KEY: sha256, "evaluation_uri": evaluation_uri, "sourcedir_uri": sourcedir_uri})
         arn = self._call(
             self.sagemaker.create_model_package,
             ModelPackageGroupName=group,
-            ModelPackageDescription=description[:1000],
+            ModelPackageDescription=description_text(description),
             InferenceSpecification=self.inference_specification(artifact_uri, sourcedir_uri),
             ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation_uri}}},
             CustomerMetadataProperties=props,
@@ -120,6 +93,9 @@ class ModelRegistry(Registry):
             "SAGEMAKER_REGION": self.settings.region,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
             "PYTHONPATH": CODE_DIR,  # `inference.py` imports `ml.inference` from the extracted code
+            # The serving toolkit `pip install`s the code at start; with build isolation pip would
+            # fetch setuptools from PyPI, which an endpoint without internet access cannot reach.
+            "PIP_NO_BUILD_ISOLATION": "false",
         }
         return {
             "Containers": [{"Image": image, "ModelDataUrl": artifact_uri, "Environment": environment}],
@@ -138,10 +114,13 @@ class ModelRegistry(Registry):
 
     @translated
     def get(self, group: str, version: int) -> ModelVersion:
+        return self._version(self._package(group, version))
+
+    def _package(self, group: str, version: int) -> dict[str, Any]:
         for summary in self._summaries(group):
             if summary.get("ModelPackageVersion") == version:
                 arn = summary["ModelPackageArn"]
-                return self._version(self._call(self.sagemaker.describe_model_package, ModelPackageName=arn))
+                return self._call(self.sagemaker.describe_model_package, ModelPackageName=arn)
         self.preflight.check_group(group)
         raise RegistryError(f"model '{group}' version {version} is not in the SageMaker Model Registry")
 
@@ -150,15 +129,20 @@ class ModelRegistry(Registry):
         self, group: str, version: int, status: Status, *, reason: str = "", metadata: dict[str, str] | None = None
     ) -> ModelVersion:
         check_status(status)
-        current = self.get(group, version)
+        package = self._package(group, version)
+        current = self._version(package)
         merged = {**current.metadata, **(metadata or {})}
-        # UpdateModelPackage replaces the metadata map: pass all of it, lineage included.
+        props = encode({**current.lineage, SHA_KEY: current.sha256}, merged)
+        # UpdateModelPackage adds and overwrites entries: a field whose encoding changed leaves
+        # its old keys behind unless they are named for removal.
+        stale = sorted(set(package.get("CustomerMetadataProperties") or {}) - set(props))
         self._call(
             self.sagemaker.update_model_package,
             ModelPackageArn=current.arn,
             ModelApprovalStatus=status,
-            ApprovalDescription=reason[:MAX_VALUE],
-            CustomerMetadataProperties=metadata_properties({**current.lineage, SHA_KEY: current.sha256}, merged),
+            ApprovalDescription=description_text(reason),
+            CustomerMetadataProperties=props,
+            **({"CustomerMetadataPropertiesToRemove": stale} if stale else {}),
         )
         return replace(current, status=status, status_reason=reason, metadata=merged)
 
@@ -166,6 +150,7 @@ class ModelRegistry(Registry):
     def store_artifact(self, source: Path) -> tuple[str, str]:
         if not Path(source).is_file():
             raise RegistryError(f"{source}: no such file")
+        check_trained_version(Path(source), self.framework_version)
         self.preflight.check_bucket()
         return self.bucket().put_file("models", Path(source), name="model.tar.gz")
 
@@ -191,9 +176,8 @@ class ModelRegistry(Registry):
             raise RegistryError(f"SageMaker Model Registry: {error_code(exc)}: {message}") from None
 
     def _version(self, package: dict[str, Any]) -> ModelVersion:
-        props = dict(package.get("CustomerMetadataProperties") or {})
-        sha256 = props.pop(SHA_KEY, "")
-        lineage, audit = split_properties(props)
+        lineage, audit = decode(dict(package.get("CustomerMetadataProperties") or {}))
+        sha256 = str(lineage.pop(SHA_KEY, ""))
         return ModelVersion(
             group=package["ModelPackageGroupName"],
             version=int(package["ModelPackageVersion"]),

@@ -73,9 +73,9 @@ class ArtifactBucket:
             raise
         return True
 
-    def put_bytes(self, kind: str, name: str, data: bytes) -> tuple[str, str]:
-        """Store `data` under its sha256; returns (s3 uri, sha256)."""
-        digest = hashlib.sha256(data).hexdigest()
+    def put_bytes(self, kind: str, name: str, data: bytes, digest: str | None = None) -> tuple[str, str]:
+        """Store `data` under its sha256 (or the given digest); returns (s3 uri, sha256)."""
+        digest = digest or hashlib.sha256(data).hexdigest()
         key = f"{self.prefix}/{kind}/{digest}/{name}"
         if not self.exists(key):
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)

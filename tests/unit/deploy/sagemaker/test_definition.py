@@ -6,12 +6,26 @@ import json
 import os
 from pathlib import Path
 
+import botocore.session
+import pytest
+
+from deploy.config import load_pipeline
 from deploy.config.schema import PipelineConfig
 from deploy.pipeline.steps import build_steps
 from deploy.sagemaker.definition import Target, build_definition, render
 from deploy.sagemaker.images import sklearn_image
 from deploy.sagemaker.pipeline import target_for
 from deploy.sagemaker.settings import Settings
+from tests.aws_service_model import violations
+from tests.pipeline_execution import job_requests
+
+REPO = Path(__file__).resolve().parents[4]
+PARAMETERS = {
+    "RunId": "20250101T000000Z-1a2b3c4d",
+    "InputData": "s3://churn-artifacts-test/mlops/data/" + "0" * 64 + "/churn.csv",
+    "Schema": "s3://churn-artifacts-test/mlops/schema/" + "1" * 64 + "/schema.json",
+    "SourceDir": "s3://churn-artifacts-test/mlops/code/" + "2" * 64 + "/",
+}
 
 GOLDEN = Path(__file__).parent / "golden" / "pipeline_definition.json"
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
@@ -84,7 +98,7 @@ def test_steps_are_wired_by_property_references() -> None:
         i["InputName"]: i["S3Input"]["S3Uri"] for i in steps["evaluate"]["Arguments"]["ProcessingInputs"]
     }
     assert evaluate_inputs["model"] == {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"}
-    assert evaluate_inputs["code"] == {"Get": "Parameters.SourceDir"}
+    assert evaluate_inputs["code"] == {"Get": "Parameters.SourceDir"}  # the folder: archive and runner
     output = steps["evaluate"]["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     assert output["Std:Join"]["Values"] == [
         "s3://churn-artifacts-test/mlops/runs",
@@ -98,7 +112,11 @@ def test_training_is_script_mode_with_spot_and_limits() -> None:
     train = json.loads(definition_text(config()))["Steps"][1]["Arguments"]
     hps = train["HyperParameters"]
     assert hps["sagemaker_program"] == '"train.py"'
-    assert hps["sagemaker_submit_directory"]["Std:Join"]["Values"][1] == {"Get": "Parameters.SourceDir"}
+    assert hps["sagemaker_submit_directory"]["Std:Join"]["Values"] == [
+        '"',
+        {"Get": "Parameters.SourceDir"},
+        'sourcedir.tar.gz"',
+    ]
     assert hps["label"] == '"churned"' and hps["numeric_features"] == '"tenure_months,monthly_charges"'
     assert train["EnableManagedSpotTraining"] is True
     assert train["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
@@ -107,13 +125,29 @@ def test_training_is_script_mode_with_spot_and_limits() -> None:
     assert on_demand["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
 
 
-def test_processing_runs_the_module_from_the_extracted_code() -> None:
+def test_processing_runs_the_module_through_the_shipped_runner() -> None:
     preprocess = json.loads(definition_text(config()))["Steps"][0]["Arguments"]["AppSpecification"]
-    shell, flag, script, module = preprocess["ContainerEntrypoint"]
-    assert (shell, flag, module) == ("/bin/sh", "-c", "ml.preprocess")
-    assert "tar -xzf /opt/ml/processing/input/code/sourcedir.tar.gz -C /opt/ml/code" in script
-    assert 'python3 -m "$0" "$@"' in script and "/opt/ml/output/message" in script
+    assert preprocess["ContainerEntrypoint"] == ["/bin/sh", "/opt/ml/processing/input/code/runproc.sh", "ml.preprocess"]
     assert preprocess["ContainerArguments"][:2] == ["--input-dir", "/opt/ml/processing/input/raw"]
+
+
+@pytest.mark.parametrize("source", ["fixed", "repository"])
+def test_every_step_is_a_job_request_the_service_accepts(source: str) -> None:
+    """Each step's Arguments, resolved as an execution resolves them, against the full service model."""
+    cfg = config() if source == "fixed" else load_pipeline(REPO / "config")
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    requests = job_requests(json.loads(definition_text(cfg)), PARAMETERS)
+    assert [(step, operation) for step, operation, _ in requests] == [
+        ("preprocess", "CreateProcessingJob"),
+        ("train", "CreateTrainingJob"),
+        ("evaluate", "CreateProcessingJob"),
+    ]
+    found = [
+        f"{step}: {v}"
+        for step, operation, request in requests
+        for v in violations(model.operation_model(operation), request)
+    ]
+    assert found == []
 
 
 def test_target_uses_the_sklearn_images_of_the_region() -> None:

@@ -26,9 +26,11 @@ REPO = Path(__file__).resolve().parents[4]
 def register(root: Path, text: str) -> tuple[int, str, str]:
     """One model version in moto's registry through the real adapter: (version, arn, sha256)."""
     (root / "model.joblib").write_text(text)
+    (root / "model_info.json").write_text('{"sklearn_version": "1.9.0"}')
     target = root / f"{text}.tar.gz"
     with tarfile.open(target, "w:gz") as tar:
         tar.add(root / "model.joblib", arcname="model.joblib")
+        tar.add(root / "model_info.json", arcname="model_info.json")
     registry = ModelRegistry(AwsSession(REGION), Settings(REGION, ROLE_ARN, BUCKET, "mlops"), REPO, "1.9-0")
     uri, digest = registry.store_artifact(target)
     model = registry.register(GROUP, artifact_uri=uri, sha256=digest, evaluation={}, lineage={"git_commit": "abc"})

@@ -16,6 +16,7 @@ from deploy.config import load_pipeline
 from deploy.pipeline.run import run_pipeline
 from deploy.sagemaker.backend import SageMakerBackend
 from deploy.sagemaker.execution import ExecutionWatcher
+from deploy.sagemaker.metadata import allowed, decode
 from deploy.sagemaker.pipeline import SageMakerPipeline
 from deploy.workspace import Workspace
 
@@ -181,9 +182,9 @@ def test_successful_run_registers_one_package(sm_repo: Path, monkeypatch: pytest
     meta = package["CustomerMetadataProperties"]
     assert meta["artifact_sha256"] == version.sha256 and len(version.sha256) == 64
     assert meta["pipeline_execution_arn"].startswith(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn-training/")
-    assert json.loads(meta["hyperparameters.json"])["C"] == "0.5"
-    assert json.loads(meta["step_seconds.json"]) == {"evaluate": 240.0, "preprocess": 240.0, "train": 240.0}
-    assert all(isinstance(v, str) and len(v) <= 1024 for v in meta.values())
+    assert version.lineage["hyperparameters"]["C"] == "0.5"
+    assert version.lineage["step_seconds"] == {"evaluate": 240.0, "preprocess": 240.0, "train": 240.0}
+    assert all(allowed(k, 128) and allowed(v) for k, v in meta.items())  # the service's limits and pattern
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
     assert version.metric("auc") == 0.83 and version.version == 1
 
@@ -205,7 +206,7 @@ def test_pipeline_is_created_then_updated_and_inputs_are_not_uploaded_twice(
     changed = json.loads(sm.describe_pipeline(PipelineName="churn-training")["PipelineDefinition"])
     assert changed["Steps"][1]["Arguments"]["HyperParameters"]["C"] == '"0.3"'
     assert [p["ModelPackageVersion"] for p in packages()] == [1, 2]
-    assert json.loads(packages()[0]["CustomerMetadataProperties"]["step_seconds.json"]).keys() == {"pipeline"}
+    assert decode(packages()[0]["CustomerMetadataProperties"])[0]["step_seconds"].keys() == {"pipeline"}
 
 
 def test_failed_step_reports_reason_and_log_stream_and_registers_nothing(

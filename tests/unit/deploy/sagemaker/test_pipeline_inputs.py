@@ -43,10 +43,10 @@ def test_inputs_are_uploaded_once_under_their_digest(aws_setup: dict[str, str], 
     data = ResolvedData(str(data_file), data_file, None, None)
     bucket = ArtifactBucket(boto3.client("s3", region_name=REGION), BUCKET, "mlops")
     inputs = stage_inputs(bucket, cfg, data, REPO)
-    assert len(bucket.uploaded) == 3
-    assert inputs.sourcedir_uri.startswith(f"s3://{BUCKET}/mlops/code/") and inputs.sourcedir_uri.endswith(
-        "/sourcedir.tar.gz"
-    )
+    assert len(bucket.uploaded) == 4  # data, schema, and the code folder's archive and runner
+    assert inputs.code.folder_uri.startswith(f"s3://{BUCKET}/mlops/code/") and inputs.code.folder_uri.endswith("/")
+    assert inputs.sourcedir_uri == inputs.code.folder_uri + "sourcedir.tar.gz"
+    assert sorted(k.rsplit("/", 1)[-1] for k in bucket.uploaded if "/code/" in k) == ["runproc.sh", "sourcedir.tar.gz"]
     assert inputs.data_uri.endswith("/churn.csv") and "/mlops/data/" in inputs.data_uri
     again = ArtifactBucket(boto3.client("s3", region_name=REGION), BUCKET, "mlops")
     assert stage_inputs(again, cfg, data, REPO) == inputs and again.uploaded == []

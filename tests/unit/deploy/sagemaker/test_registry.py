@@ -11,7 +11,8 @@ import pytest
 
 from deploy.cli.app import main
 from deploy.errors import AwsSetupError, RegistryError
-from deploy.sagemaker.registry import ModelRegistry, metadata_properties, split_properties
+from deploy.sagemaker.metadata import allowed, decode, encode
+from deploy.sagemaker.registry import ModelRegistry
 from deploy.sagemaker.session import AwsSession
 from deploy.sagemaker.settings import Settings
 from deploy.sagemaker.sourcedir import pack_sourcedir
@@ -27,12 +28,14 @@ def registry(aws_setup: dict[str, str], tmp_path: Path) -> ModelRegistry:
     return ModelRegistry(AwsSession(REGION), Settings(REGION, ROLE_ARN, BUCKET, "mlops"), REPO, "1.9-0")
 
 
-def model_tar(tmp_path: Path, text: str = "weights") -> Path:
+def model_tar(tmp_path: Path, text: str = "weights", sklearn_version: str = "1.9.0") -> Path:
     (tmp_path / "model").mkdir(exist_ok=True)
     (tmp_path / "model" / "model.joblib").write_text(text)
+    (tmp_path / "model" / "model_info.json").write_text(json.dumps({"sklearn_version": sklearn_version}))
     target = tmp_path / f"model-{text}.tar.gz"
     with tarfile.open(target, "w:gz") as tar:
-        tar.add(tmp_path / "model" / "model.joblib", arcname="model.joblib")
+        for name in ("model.joblib", "model_info.json"):
+            tar.add(tmp_path / "model" / name, arcname=name)
     return target
 
 
@@ -63,6 +66,7 @@ def test_serving_container_points_at_the_packaged_inference_module(registry: Mod
     container = sm.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][0]
     env = container["Environment"]
     assert env["SAGEMAKER_PROGRAM"] == "inference.py" and env["PYTHONPATH"] == "/opt/ml/code"
+    assert env["PIP_NO_BUILD_ISOLATION"] == "false"  # the start-up install needs no package index
     key = env["SAGEMAKER_SUBMIT_DIRECTORY"].removeprefix(f"s3://{BUCKET}/")
     body = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert body == pack_sourcedir(REPO / "ml")
@@ -70,10 +74,12 @@ def test_serving_container_points_at_the_packaged_inference_module(registry: Mod
 
 def test_approval_keeps_lineage_and_records_audit(registry: ModelRegistry, tmp_path: Path) -> None:
     register(registry, tmp_path)
-    approved = registry.update_status(GROUP, 1, "Approved", reason="serving in prod", metadata={"deployed_env": "prod"})
+    approved = registry.update_status(
+        GROUP, 1, "Approved", reason="serving in prod\nfrom abc123", metadata={"deployed_env": "prod"}
+    )
     again = registry.get(GROUP, 1)
     assert approved.status == again.status == "Approved"
-    assert again.status_reason == "serving in prod"
+    assert again.status_reason == "serving in prod from abc123"  # one line: `.*` in the service's pattern
     assert again.metadata == {"deployed_env": "prod"}
     assert again.lineage["git_commit"] == "abc123" and again.sha256 == approved.sha256
 
@@ -83,13 +89,45 @@ def test_missing_group_is_a_setup_error(registry: ModelRegistry, tmp_path: Path)
         registry.list("nope")
 
 
-def test_long_and_structured_lineage_fits_the_metadata_limits() -> None:
-    lineage = {"note": "x" * 5000, "hyperparameters": {"C": "1.0", "max_iter": "200"}, "none": None}
-    props = metadata_properties(lineage, {"gate": "passed"})
-    assert props["hyperparameters.json"] == '{"C":"1.0","max_iter":"200"}'
-    assert len(props["note"]) == 1024 and "none" not in props and props["audit.gate"] == "passed"
-    back, audit = split_properties(props)
-    assert back["hyperparameters"] == {"C": "1.0", "max_iter": "200"} and audit == {"gate": "passed"}
+def test_lineage_is_stored_within_the_metadata_limits_and_read_back() -> None:
+    hyperparameters = {f"feature_{i}": "a,b;c" * 10 for i in range(8)}  # JSON of it: about 500 characters
+    lineage = {
+        "git_commit": "0123abc",
+        "data_source": "/home/me/data (copy)/churn.csv",  # parentheses: not allowed as is
+        "hyperparameters": hyperparameters,
+        "step_seconds": {"train": 1.5},
+        "note": "x" * 5000,
+        "none": None,
+    }
+    props = encode(lineage, {"gate": "passed", "reason": "rolled back: 5xx > 1 #7"})
+    assert all(allowed(k, 128) and allowed(v) for k, v in props.items()), props
+    assert props["git_commit"] == "0123abc" and props["audit.gate"] == "passed" and "none.b64" not in props
+    assert {"hyperparameters.b64", "hyperparameters.b64.2", "hyperparameters.b64.3"} <= set(props)
+    back, audit = decode(props)
+    assert back["hyperparameters"] == hyperparameters and back["step_seconds"] == {"train": 1.5}
+    assert back["data_source"] == lineage["data_source"] and back["note"].startswith("xxx")
+    assert audit == {"gate": "passed", "reason": "rolled back: 5xx > 1 #7"}
+
+
+def test_an_approval_that_changes_a_fields_encoding_removes_old_keys(registry: ModelRegistry, tmp_path: Path) -> None:
+    register(registry, tmp_path)
+    registry.update_status(GROUP, 1, "Approved", metadata={"pr": "https://github.com/o/r/pull/7"})
+    registry.update_status(GROUP, 1, "Approved", metadata={"pr": "o/r#7"})  # now base64
+    props = boto3.client("sagemaker", region_name=REGION).describe_model_package(
+        ModelPackageName=registry.get(GROUP, 1).arn
+    )["CustomerMetadataProperties"]
+    assert "audit.pr" not in props and "audit.pr.b64" in props
+    assert registry.get(GROUP, 1).metadata == {"pr": "o/r#7"}
+
+
+def test_a_model_trained_with_another_scikit_learn_is_refused(registry: ModelRegistry, tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match=r"trained with scikit-learn 1\.9\.1, but the scikit-learn 1\.9-0 image"):
+        registry.store_artifact(model_tar(tmp_path, sklearn_version="1.9.1"))
+    bare = tmp_path / "bare.tar.gz"
+    with tarfile.open(bare, "w:gz") as tar:
+        tar.add(model_tar(tmp_path).parent / "model" / "model.joblib", arcname="model.joblib")
+    with pytest.raises(RegistryError, match=r"cannot read model_info\.json"):
+        registry.store_artifact(bare)
 
 
 def test_models_commands_work_with_the_sagemaker_backend(

@@ -1,0 +1,161 @@
+"""The registered model served by the scikit-learn 1.9-0 image's handler chain, with the registered environment.
+
+The model trained by `pipeline_run` is registered with the real Model Registry adapter (moto);
+the model package's container (`ModelDataUrl`, `Environment`) is what the image gets: the
+toolkit's `serve` downloads and `pip install`s the source dir, gunicorn (gevent) loads the
+image's `serving:main`, and the toolkit's Flask worker and transformer call `inference.py`.
+The payloads and statuses are those of the local server's tests: no client mistake is a 5xx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from deploy.sagemaker.registry import ModelRegistry
+from deploy.sagemaker.session import AwsSession
+from deploy.sagemaker.settings import Settings
+from ml.payload import MAX_PAYLOAD_BYTES
+from tests.aws_account import use_fake_account
+from tests.contract.conftest import BUCKET, REGION, REPO, ROLE_ARN, PipelineRun
+from tests.contract.jobs import Store, start_serving
+from tests.contract.sandbox import Container
+from tests.e2e.test_endpoint_server import BAD, CSV_ROW, ROW
+
+GROUP = "churn-classifier"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    port: int
+    log: Path  # the container's output: pip, gunicorn, the handlers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def registered_container(run: PipelineRun, store: Store, network: dict[str, str], tmp: Path) -> dict[str, Any]:
+    """Register the run's model as `mlops pipeline run` does and return the package's container."""
+    _, request = run.requests["train"]
+    model_uri = f"{request['OutputDataConfig']['S3OutputPath']}/{request['TrainingJobName']}/output/model.tar.gz"
+    with pytest.MonkeyPatch.context() as patch:
+        use_fake_account(patch, tmp, REGION, AWS_ENDPOINT_URL=network["AWS_ENDPOINT_URL"])
+        sagemaker = boto3.client("sagemaker")
+        sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+        registry = ModelRegistry(AwsSession(REGION), Settings(REGION, ROLE_ARN, BUCKET, "mlops"), REPO, "1.9-0")
+        version = registry.register(
+            GROUP,
+            artifact_uri=model_uri,
+            sha256=hashlib.sha256(store.read(model_uri)).hexdigest(),
+            evaluation={},
+            lineage={"sourcedir_uri": run.inputs.sourcedir_uri, "run_id": "contract"},
+        )
+        package = sagemaker.describe_model_package(ModelPackageName=version.arn)
+    (container,) = package["InferenceSpecification"]["Containers"]
+    return container
+
+
+@pytest.fixture(scope="module")
+def endpoint(
+    pipeline_run: PipelineRun,
+    moto_s3: tuple[Store, dict[str, str]],
+    contract_venv: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Endpoint]:
+    pipeline_run.succeeded("train")
+    store, network = moto_s3
+    tmp = tmp_path_factory.mktemp("serving")
+    model = registered_container(pipeline_run, store, network, tmp)
+    container, port = Container(contract_venv, tmp / "container"), free_port()
+    # No package index, as for an endpoint without internet access: the start must not need one.
+    process = start_serving(container, model, store, {**network, "PIP_NO_INDEX": "1"}, port)
+    try:
+        wait_until_ready(process, port, container.root / "serve.log")
+        yield Endpoint(port, container.root / "serve.log")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path, limit: float = 240) -> None:
+    """Until GET /ping answers 200; the start downloads and pip-installs the code first."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"serve exited {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if call(port, "GET", "/ping")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"serve did not answer /ping within {limit:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+def call(port: int, method: str, path: str, body: bytes | str = b"", headers: dict | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        reply = connection.getresponse()
+        return reply.status, reply.read()
+    finally:
+        connection.close()
+
+
+def invoke(port: int, body: bytes | str, content_type: str, **headers: str) -> tuple[int, bytes]:
+    return call(port, "POST", "/invocations", body, {"Content-Type": content_type, **headers})
+
+
+def test_every_accepted_payload_is_answered(endpoint: Endpoint) -> None:
+    header = ",".join(ROW)
+    cases = [
+        (CSV_ROW, "text/csv", 1),
+        ("\n".join([CSV_ROW] * 5), "text/csv", 5),
+        (f"{header}\n{CSV_ROW}\n{CSV_ROW}", "text/csv; charset=utf-8", 2),
+        (json.dumps({"instances": [ROW, ROW, ROW]}), "application/json", 3),
+        (json.dumps(ROW), "application/json", 1),
+    ]
+    for body, content_type, rows in cases:
+        status, answer = invoke(endpoint.port, body, content_type)
+        assert status == 200, answer
+        predictions = json.loads(answer)["predictions"]
+        assert len(predictions) == rows and 0 <= predictions[0]["probability"] <= 1
+    status, answer = invoke(endpoint.port, CSV_ROW, "text/csv", Accept="text/csv")
+    assert status == 200 and answer.count(b"\n") == 1, answer
+
+
+@pytest.mark.parametrize(("case", "body", "content_type", "status", "reason"), BAD, ids=[b[0] for b in BAD])
+def test_bad_payload_is_the_same_4xx_as_locally(
+    endpoint: Endpoint, case: str, body: bytes, content_type: str, status: int, reason: str
+) -> None:
+    got, answer = invoke(endpoint.port, body, content_type)
+    assert got == status, answer
+    assert reason in json.loads(answer)["error"]
+
+
+def test_the_model_loads_without_version_warnings(endpoint: Endpoint) -> None:
+    assert invoke(endpoint.port, CSV_ROW, "text/csv")[0] == 200
+    assert "InconsistentVersionWarning" not in endpoint.log.read_text()
+
+
+def test_unacceptable_accept_and_oversized_body_are_4xx(endpoint: Endpoint) -> None:
+    assert invoke(endpoint.port, CSV_ROW, "text/csv", Accept="image/png")[0] == 406
+    assert invoke(endpoint.port, b"1" * (MAX_PAYLOAD_BYTES + 1), "text/csv")[0] == 413
