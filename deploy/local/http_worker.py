@@ -1,57 +1,69 @@
-"""One server worker: an asyncio loop speaking HTTP/1.1 with httptools, predicting inline (server side).
+"""One server worker: an asyncio loop speaking HTTP/1.1 with httptools, in front of model processes (server side).
 
-Prediction is CPU-bound and short, so it runs on the loop itself: one worker per core and no
-threads means no GIL contention and no hand-offs. Keep-alive and pipelining are supported.
-Every client mistake is a 4xx with a JSON reason (`ml.inference` raises `PayloadError`); only
-an exception inside the model's handlers is a 5xx, counted against the variant that served.
+The worker parses requests, picks a variant, and passes the body to that variant's model
+process (`deploy.local.model_process`), so a slow or crashing variant never holds up another.
+Keep-alive and pipelining are supported (answers go out in request order). Every client
+mistake is a 4xx with a JSON reason (`ml.inference` raises `PayloadError`); only an exception
+inside the model's handlers, or its process dying, is a 5xx, counted against the variant
+that served. Connection limits (sizes, deadlines, a cap) are in `deploy.local.connection_limits`.
+Every reply names the endpoint in `X-Mlops-Endpoint`, so a client can tell whose server it reached.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import socket
 import time
+from collections import deque
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
 
 import httptools
 
+from deploy.local import connection_limits as cl
+from deploy.local.model_process import JSON_TYPE, ModelGone, error_body
 from deploy.local.routing_table import METRICS_DIR, read_routing
 from deploy.local.serving_metrics import MetricsBlock
-from deploy.local.variant_pool import NoRoute, VariantPool
+from deploy.local.variant_pool import NoRoute, Route, VariantPool
 
 log = logging.getLogger("deploy.local.server")
-MAX_BODY = 6 * 1024 * 1024  # SageMaker's InvokeEndpoint payload limit
 DISCARD_LIMIT = 64 * 1024 * 1024  # beyond this a rejected body is not drained, the connection is dropped
-JSON_TYPE = b"application/json"
 POLL_SECONDS = 0.05
 DRAIN_SECONDS = 10.0
+MAX_QUEUED = 32  # pipelined requests read ahead of the one being answered
+IDENTITY_HEADER = "X-Mlops-Endpoint"
 
 
-def error_body(reason: str) -> bytes:
-    return json.dumps({"error": reason, "message": reason}).encode()
+class Request:
+    """One parsed request, kept until it is answered (pipelined ones wait their turn)."""
+
+    __slots__ = ("accept", "body", "content_type", "keep_alive", "method", "path", "started", "target")
+
+    def __init__(self, conn: Connection) -> None:
+        self.path, self.method = conn.url.partition(b"?")[0], conn.parser.get_method()
+        self.content_type, self.accept, self.target = conn.content_type, conn.accept, conn.target
+        self.body, self.started = b"".join(conn.body), conn.started
+        self.keep_alive = conn.parser.should_keep_alive()
 
 
 class Worker:
     """What every connection of this worker shares."""
 
-    def __init__(self, pool: VariantPool, handlers: Any, endpoint_name: str) -> None:
+    def __init__(self, pool: VariantPool, endpoint_name: str, limits: cl.Limits) -> None:
         self.pool = pool
-        self.handlers = handlers
+        self.limits = limits
+        self.cap = limits.connection_cap()
         self.runtime_path = f"/endpoints/{endpoint_name}/invocations".encode()
+        self.identity = f"{IDENTITY_HEADER}: {endpoint_name}\r\n".encode()
         self.connections: set[Connection] = set()
         self.draining = False
-        self._types: dict[str, bytes] = {}
 
-    def type_bytes(self, content_type: str) -> bytes:
-        cached = self._types.get(content_type)
-        if cached is None:
-            cached = self._types[content_type] = content_type.encode("latin-1")
-        return cached
+    def record(self, route: Route, request: Request, status: int, model_us: int | None) -> None:
+        """Every answer a variant gave passes here once (the one place to observe invocations)."""
+        latency = (time.perf_counter_ns() - request.started) // 1000
+        self.pool.metrics.record(route.metrics_base, status, latency, model_us)
 
 
 class Connection(asyncio.Protocol):
@@ -59,9 +71,13 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
+        self.limits = worker.limits
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
-        self.busy = False
+        self.queue: deque[Request] = deque()
+        self.inflight = False
+        self.in_head, self.head_bytes = True, 0
+        self.deadline, self.idle_since = 0.0, 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -71,15 +87,20 @@ class Connection(asyncio.Protocol):
         self.target: str | None = None
         self.length = 0
         self.body: list[bytes] = []
-        self.size = 0
+        self.size = self.header_size = 0
         self.rejected = False
+        self.refusal: tuple[int, str] | None = None
         self.expect_continue = False
         self.started = time.perf_counter_ns()
 
     # ---------------------------------------------------------------- transport events
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if not cl.make_room(self.worker.connections, self.worker.cap):
+            self._respond(503, error_body("the server is at its connection limit; try again"), JSON_TYPE, close=True)
+            return
         self.worker.connections.add(self)
+        self._idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.worker.connections.discard(self)
@@ -90,26 +111,59 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()  # a client that does not read its answers stops being read
 
     def resume_writing(self) -> None:
-        if self.transport is not None:
+        if self.transport is not None and len(self.queue) < MAX_QUEUED:
             self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
+        if self.in_head:
+            self.head_bytes += len(data)
+            self.idle_since = 0.0
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as error:
-            self._fail(400, f"malformed HTTP request: {error}")
+            if self.refusal is None:
+                self._fail(400, f"malformed HTTP request: {error}")
+        if self.refusal is None and self.in_head and self.head_bytes > self.limits.max_header_bytes + 2048:
+            self._refuse_head()
+        if self.refusal is not None:
+            self._fail(*self.refusal)
+
+    # ---------------------------------------------------------------- deadlines (see connection_limits)
+    def _idle(self) -> None:
+        self.idle_since = time.monotonic()
+        self.deadline = self.idle_since + self.limits.idle_seconds
+
+    def expire(self) -> None:
+        if self.idle_since or self.transport is None:
+            self.evict()
+        elif self.in_head:
+            self._fail(408, f"request headers not received within {self.limits.header_seconds:g} s")
+        else:
+            self._fail(408, f"request body not received within {self.limits.body_seconds:g} s")
+
+    def evict(self) -> None:
+        self.worker.connections.discard(self)
+        self.deadline = self.idle_since = 0.0
+        if self.transport is not None:
+            self.transport.close()
 
     # ---------------------------------------------------------------- parser callbacks
     def on_message_begin(self) -> None:
         self._reset()
-        self.busy = True
+        self.idle_since = 0.0
+        self.deadline = time.monotonic() + self.limits.header_seconds
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        if len(self.url) > self.limits.max_request_line and self.refusal is None:
+            self.refusal = (414, f"request line longer than {self.limits.max_request_line} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_size += len(name) + len(value) + 4
+        if self.header_size > self.limits.max_header_bytes and self.refusal is None:
+            self.refusal = (431, f"request headers larger than {self.limits.max_header_bytes} bytes")
         name = name.lower()
         if name == b"content-type":
             self.content_type = value.decode("latin-1")
@@ -122,8 +176,18 @@ class Connection(asyncio.Protocol):
         elif name == b"expect":
             self.expect_continue = value.lower() == b"100-continue"
 
+    def _refuse_head(self) -> None:
+        if not self.header_size and len(self.url) >= self.limits.max_request_line // 2:
+            self.refusal = (414, f"request line longer than {self.limits.max_request_line} bytes")
+        else:
+            self.refusal = (431, f"request headers larger than {self.limits.max_header_bytes} bytes")
+
     def on_headers_complete(self) -> None:
-        if self.length > MAX_BODY:
+        self.in_head = False
+        self.deadline = time.monotonic() + self.limits.body_seconds
+        if self.refusal is not None:
+            return
+        if self.length > self.limits.max_body:
             self._reject_too_large(self.length)
         elif self.expect_continue and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -134,67 +198,78 @@ class Connection(asyncio.Protocol):
             if self.size > DISCARD_LIMIT and self.transport is not None:
                 self.transport.close()
             return
-        if self.size > MAX_BODY:  # chunked bodies carry no Content-Length to refuse early
+        if self.size > self.limits.max_body:  # chunked bodies carry no Content-Length to refuse early
             self.body.clear()
             self._reject_too_large(self.size)
             return
         self.body.append(chunk)
 
     def on_message_complete(self) -> None:
-        if self.rejected:
+        self.in_head, self.head_bytes, self.deadline = True, 0, 0.0
+        if self.rejected or self.refusal is not None:
             if self.transport is not None:
                 self.transport.close()
             return
-        path = self.url.partition(b"?")[0]
-        method = self.parser.get_method()
-        if path == b"/invocations" or path == self.worker.runtime_path:
+        self.queue.append(Request(self))
+        if len(self.queue) >= MAX_QUEUED and self.transport is not None:
+            self.transport.pause_reading()
+        self._next()
+
+    # ---------------------------------------------------------------- answers, in request order
+    def _next(self) -> None:
+        while self.queue and not self.inflight and self.transport is not None:
+            self.inflight = True
+            self._dispatch(self.queue.popleft())
+        if self.transport is not None and not self.inflight and not self.queue:
+            self.transport.resume_reading()
+            if self.in_head and not self.head_bytes:
+                self._idle()
+
+    def _dispatch(self, request: Request) -> None:
+        path, method, worker = request.path, request.method, self.worker
+        if path == b"/invocations" or path == worker.runtime_path:
             if method == b"POST":
-                self._invoke(runtime=path != b"/invocations")
+                self._invoke(request, runtime=path != b"/invocations")
             else:
-                self._respond(405, error_body("use POST for invocations"), JSON_TYPE)
+                self._finish(request, 405, error_body("use POST for invocations"), JSON_TYPE)
         elif path == b"/ping" and method in (b"GET", b"HEAD"):
-            self._ping()
+            if worker.pool.ready:
+                self._finish(request, 200, b'{"status": "healthy"}', JSON_TYPE)
+            else:
+                self._finish(request, 503, error_body("no variant with a weight above 0 is loaded"), JSON_TYPE)
         elif path.startswith(b"/endpoints/") and path.endswith(b"/invocations"):
             name = path[len(b"/endpoints/") : -len(b"/invocations")].decode(errors="replace")
-            self._respond(404, error_body(f"endpoint {name!r} is not served here"), JSON_TYPE, runtime=True)
+            self._finish(request, 404, error_body(f"endpoint {name!r} is not served here"), JSON_TYPE, runtime=True)
         else:
-            self._respond(404, error_body(f"no such path {path.decode(errors='replace')!r}"), JSON_TYPE)
+            self._finish(request, 404, error_body(f"no such path {path.decode(errors='replace')!r}"), JSON_TYPE)
 
-    # ---------------------------------------------------------------- answers
-    def _ping(self) -> None:
-        pool = self.worker.pool
-        if pool.ready:
-            self._respond(200, b'{"status": "healthy"}', JSON_TYPE)
-        else:
-            self._respond(503, error_body("no variant with a weight above 0 is loaded"), JSON_TYPE)
-
-    def _invoke(self, runtime: bool) -> None:
-        worker = self.worker
+    def _invoke(self, request: Request, runtime: bool) -> None:
         try:
-            route = worker.pool.pick(self.target)
+            route = self.worker.pool.pick(request.target)
         except NoRoute as error:
-            self._respond(error.status, error_body(error.reason), JSON_TYPE, runtime=runtime)
+            self._finish(request, error.status, error_body(error.reason), JSON_TYPE, runtime=runtime)
             return
-        handlers, model = worker.handlers, route.model
-        body = b"".join(self.body)
-        began = time.perf_counter_ns()
+        answer = route.channel.call(request.body, request.content_type, request.accept)
+        answer.add_done_callback(lambda done: self._answered(request, route, runtime, done))
+
+    def _answered(self, request: Request, route: Route, runtime: bool, done: asyncio.Future) -> None:
         try:
-            data = handlers.input_fn(body, self.content_type, model)
-            answer, answer_type = handlers.output_fn(handlers.predict_fn(data, model), self.accept)
-            status, kind = 200, worker.type_bytes(answer_type)
-        except handlers.PayloadError as error:
-            status, answer, kind = error.status, error_body(error.reason), JSON_TYPE
-        except Exception as error:  # a failing model is the variant's 5xx, never the worker's death
-            log.exception("variant %s v%d failed a request", route.name, route.version)
-            status, answer, kind = 500, error_body(f"model error: {type(error).__name__}: {error}"), JSON_TYPE
-        ended = time.perf_counter_ns()
+            status, kind, body, model_us = done.result()
+        except ModelGone as error:
+            status, kind, body, model_us = 500, JSON_TYPE, error_body(str(error)), None
         # Counted before answering, so a client that reads metrics after its reply sees its request.
-        worker.pool.metrics.record(route.metrics_base, status, (ended - self.started) // 1000, (ended - began) // 1000)
-        self._respond(status, answer, kind, route.header, runtime=runtime)
+        self.worker.record(route, request, status, model_us)
+        self._finish(request, status, body, kind, route.header, runtime=runtime)
+        self._next()
+
+    def _finish(self, request: Request, status: int, body: bytes, kind: bytes, extra: bytes = b"", *,
+                runtime: bool = False) -> None:  # fmt: skip
+        self.inflight = False
+        self._respond(status, body, kind, extra, runtime=runtime, close=not request.keep_alive)
 
     def _reject_too_large(self, size: int) -> None:
         self.rejected = True
-        reason = f"body of {size} bytes exceeds the limit of {MAX_BODY} bytes"
+        reason = f"body of {size} bytes exceeds the limit of {self.limits.max_body} bytes"
         route = None
         if self.url.partition(b"?")[0] in (b"/invocations", self.worker.runtime_path):
             try:
@@ -204,73 +279,85 @@ class Connection(asyncio.Protocol):
         if route is not None:
             latency = (time.perf_counter_ns() - self.started) // 1000
             self.worker.pool.metrics.record(route.metrics_base, 413, latency, None)
+        if self.inflight or self.queue:  # an answer to an earlier request is still due: no room to reply
+            self.transport.close()
+            return
         # The body is drained, not read into memory, so the client gets this answer, not a reset.
         self._respond(413, error_body(reason), JSON_TYPE, route.header if route else b"", close=True, done=False)
 
     def _fail(self, status: int, reason: str) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self._respond(status, error_body(reason), JSON_TYPE, close=True)
+            if self.inflight or self.queue:
+                self.transport.close()
+            else:
+                self._respond(status, error_body(reason), JSON_TYPE, close=True)
 
-    def _respond(
-        self, status: int, body: bytes, kind: bytes, extra: bytes = b"", *,
-        runtime: bool = False, close: bool = False, done: bool = True,
-    ) -> None:  # fmt: skip
+    def _respond(self, status: int, body: bytes, kind: bytes, extra: bytes = b"", *,
+                 runtime: bool = False, close: bool = False, done: bool = True) -> None:  # fmt: skip
         transport = self.transport
         if transport is None:
             return
-        keep = not close and not self.worker.draining and self.parser.should_keep_alive()
-        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s" % (
-            status, _REASONS.get(status, b"Unknown"), kind, len(body), extra,
+        keep = not close and not self.worker.draining
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s%s" % (
+            status, _REASONS.get(status, b"Unknown"), kind, len(body), extra, self.worker.identity,
         )  # fmt: skip
         if runtime and status >= 400:  # botocore reads the error code of a REST-JSON service here
             head += b"X-Amzn-ErrorType: " + (b"ModelError" if status < 500 else b"InternalFailure") + b":\r\n"
         transport.write(head + (b"\r\n" if keep else b"Connection: close\r\n\r\n") + body)
-        if done:
-            self.busy = False
-            if not keep:
-                transport.close()
+        if done and not keep:
+            transport.close()
 
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
 
-async def _follow_routing(pool: VariantPool) -> None:
-    """Apply every new routing generation; models load in a thread so serving goes on."""
-    loop = asyncio.get_running_loop()
+async def _follow_routing(worker: Worker) -> None:
+    """Apply every new routing generation, revive dead model processes, and sweep deadlines."""
+    pool, every = worker.pool, worker.limits.sweep_seconds()
+    swept = 0.0
     while True:
         routing = pool.poll()
         if routing is not None:
-            pool.install(await loop.run_in_executor(None, pool.prepare, routing))
-        await asyncio.sleep(POLL_SECONDS)
+            await pool.apply(routing)
+        await pool.revive()
+        if time.monotonic() - swept >= every:
+            swept = time.monotonic()
+            cl.sweep(worker.connections, swept)
+        await asyncio.sleep(min(POLL_SECONDS, every))
 
 
-async def serve(sock: socket.socket, worker: Worker) -> None:
-    """Serve until SIGTERM, then stop accepting, let in-flight requests finish, and return."""
+async def serve(sock: socket.socket, worker: Worker, lifeline_fd: int | None) -> None:
+    """Serve until SIGTERM or the supervisor's death, then stop accepting, let in-flight requests finish, and return."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
+    if lifeline_fd is not None:  # readable (end-of-file) only once the supervisor is gone
+        loop.add_reader(lifeline_fd, stop.set)
+    await worker.pool.apply(worker.pool.poll() or read_routing(worker.pool.state_dir))
     server = await loop.create_server(lambda: Connection(worker), sock=sock, backlog=1024)
-    follower = asyncio.create_task(_follow_routing(worker.pool))
+    follower = asyncio.create_task(_follow_routing(worker))
     await stop.wait()
     worker.draining = True
     server.close()
     for connection in list(worker.connections):
-        if not connection.busy and connection.transport is not None:
+        if connection.idle_since and connection.transport is not None:
             connection.transport.close()
     deadline = loop.time() + DRAIN_SECONDS
     while worker.connections and loop.time() < deadline:
         await asyncio.sleep(0.02)
     follower.cancel()
+    worker.pool.close()
     log.info("worker %d: drained, exiting", worker.pool.index)
 
 
-def run_worker(index: int, sock: socket.socket, state_dir: Path, endpoint_name: str) -> int:
+def run_worker(index: int, sock: socket.socket, state_dir: Path, endpoint_name: str, limits: cl.Limits,
+               lifeline_fd: int | None = None) -> int:  # fmt: skip
     """The body of a forked worker process; returns its exit code."""
     import ml.inference as handlers  # scikit-learn is imported here, in the worker, never in deploy/
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which drains us
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # model processes are reaped by the kernel
     metrics = MetricsBlock(state_dir / METRICS_DIR / f"worker-{index}.bin")
-    pool = VariantPool(state_dir, index, metrics, handlers.model_fn)
-    pool.install(pool.prepare(pool.poll() or read_routing(state_dir)))
-    asyncio.run(serve(sock, Worker(pool, handlers, endpoint_name)))
+    pool = VariantPool(state_dir, index, metrics, handlers)
+    asyncio.run(serve(sock, Worker(pool, endpoint_name, limits), lifeline_fd))
     return 0
