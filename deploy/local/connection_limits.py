@@ -7,6 +7,8 @@ body that arrive within a deadline (408), and an idle keep-alive connection that
 after a while. Each worker also caps its open connections below its open-files limit; at the
 cap the longest-idle connections are closed to make room, and only when none is idle is a
 newcomer answered 503. Deadlines are checked by one sweep per worker, not a timer per request.
+The worker accepts only a few connections per wake-up, and only under the cap, so closing
+idle ones always frees descriptors before new ones are taken.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from dataclasses import asdict, dataclass
 from typing import Protocol
 
 RESERVED_DESCRIPTORS = 64  # log, lock, metrics, model processes, imports: never given to clients
+BUSY_BODY = b'{"error": "every connection of this server is busy; try again"}'
+BUSY_REPLY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n" + (
+    b"Content-Length: %d\r\n" % len(BUSY_BODY)
+)
 
 
 @dataclass(frozen=True)
@@ -64,13 +70,9 @@ def sweep(connections: set, now: float | None = None) -> None:
         connection.expire()
 
 
-def make_room(connections: set, cap: int) -> bool:
-    """Close the longest-idle connections so one more fits under `cap`; False if none was idle."""
-    if len(connections) < cap:
-        return True
-    idle = sorted((c for c in connections if c.idle_since > 0), key=lambda c: c.idle_since)
-    if not idle:
-        return False
-    for connection in idle[: 1 + cap // 16]:  # a batch, so the next newcomers find room at once
+def evict_idle(connections: set, count: int) -> int:
+    """Close up to `count` of the longest-idle connections; how many were closed."""
+    idle = sorted((c for c in connections if c.idle_since > 0), key=lambda c: c.idle_since)[:count]
+    for connection in idle:
         connection.evict()
-    return True
+    return len(idle)

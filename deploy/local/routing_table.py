@@ -26,6 +26,7 @@ PID_FILE = "server.pid"
 LOCK_FILE = "server.lock"  # held by the server and every process it forked, for as long as any of them runs
 INFO_FILE = "server.json"
 LOG_FILE = "server.log"
+IDENTITY_HEADER = "X-Mlops-Endpoint"  # on every reply: the endpoint name, so clients know whose server answered
 
 
 @dataclass(frozen=True)
