@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import tarfile
 import threading
@@ -384,3 +385,15 @@ def test_every_reply_names_the_endpoint(blue_only: EndpointProcess) -> None:
     assert call(blue_only, "GET", "/ping")[2]["x-mlops-endpoint"] == NAME
     assert invoke(blue_only, b"1,2", "text/csv")[2]["x-mlops-endpoint"] == NAME
     assert call(blue_only, "GET", "/nowhere")[2]["x-mlops-endpoint"] == NAME
+
+
+def test_pipelined_requests_are_answered_in_order(blue_only: EndpointProcess) -> None:
+    row = CSV_ROW.encode()
+    post = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s"
+    requests = post % (len(row), row) + b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" + post % (3, b"1,2")
+    with socket.create_connection(("127.0.0.1", blue_only.port), timeout=5) as sock:
+        sock.sendall(requests + b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert re.findall(rb"HTTP/1.1 (\d{3}) ", received) == [b"200", b"404", b"400", b"200"]
