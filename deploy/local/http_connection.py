@@ -231,7 +231,7 @@ class Connection(asyncio.Protocol):
         except ModelGone as error:
             status, kind, body, model_us = 500, JSON_TYPE, error_body(str(error)), None
         # Counted before answering, so a client that reads metrics after its reply sees its request.
-        self.worker.record(route, request, status, model_us)
+        self.worker.answered(route, request, status, body, kind, model_us)
         self._finish(request, status, body, kind, route.header, runtime=runtime)
         self._next()
 

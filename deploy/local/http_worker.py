@@ -74,8 +74,10 @@ class Worker:
         if task.cancelled() or task.exception() is not None:  # reset before its transport existed
             self.opening -= 1
 
-    def record(self, route: Route, request: Request, status: int, model_us: int | None) -> None:
-        """Every answer a variant gave passes here once (the one place to observe invocations)."""
+    def answered(
+        self, route: Route, request: Request, status: int, body: bytes, kind: bytes, model_us: int | None
+    ) -> None:
+        """Every answer a variant gave passes here once, request and reply: the one place to observe invocations."""
         latency = (time.perf_counter_ns() - request.started) // 1000
         self.pool.metrics.record(route.metrics_base, status, latency, model_us)
 
