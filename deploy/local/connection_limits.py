@@ -36,6 +36,10 @@ class Limits:
     idle_seconds: float = 60.0  # a keep-alive connection with no request in progress
     max_connections: int = 0  # per worker; 0: the open-files limit minus a reserve
 
+    @property
+    def max_head(self) -> int:
+        return self.max_request_line + self.max_header_bytes
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 

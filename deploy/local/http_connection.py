@@ -96,8 +96,9 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserError as error:
             if self.refusal is None:
                 self._fail(400, f"malformed HTTP request: {error}")
-        if self.refusal is None and self.in_head and self.head_bytes > self.limits.max_header_bytes + 2048:
-            self._refuse_head()
+        if self.refusal is None and self.in_head and self.head_bytes > self.limits.max_head:
+            # httptools buffers a header until it ends: cut a huge one off before it does
+            self.refusal = (431, f"request headers larger than {self.limits.max_header_bytes} bytes")
         if self.refusal is not None:
             self._fail(*self.refusal)
 
@@ -146,12 +147,6 @@ class Connection(asyncio.Protocol):
             self.target = value.decode("latin-1")
         elif name == b"expect":
             self.expect_continue = value.lower() == b"100-continue"
-
-    def _refuse_head(self) -> None:
-        if not self.header_size and len(self.url) >= self.limits.max_request_line // 2:
-            self.refusal = (414, f"request line longer than {self.limits.max_request_line} bytes")
-        else:
-            self.refusal = (431, f"request headers larger than {self.limits.max_header_bytes} bytes")
 
     def on_headers_complete(self) -> None:
         self.in_head = False
