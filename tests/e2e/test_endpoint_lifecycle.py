@@ -246,3 +246,30 @@ def test_invoke_and_smoke_refuse_a_server_that_is_not_this_endpoint(
         plain.shutdown()
         plain.server_close()
         other.stop()
+
+
+ORPHAN = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+if os.fork():
+    os._exit(0)  # the 'supervisor' dies; its 'worker' keeps the lock, as a worker without its ties would
+time.sleep(60)
+"""
+
+
+def test_leftovers_of_a_killed_server_are_found_and_ended_by_the_next_start(tmp_path: Path) -> None:
+    state = tmp_path / "ep"
+    state.mkdir()
+    leader = os.posix_spawn(sys.executable, [sys.executable, "-c", ORPHAN, str(state / rt.LOCK_FILE)],
+                            dict(os.environ), setsid=True)  # fmt: skip
+    os.waitpid(leader, 0)
+    (state / rt.PID_FILE).write_text(f"{leader}\n")
+    assert wait_until(lambda: lock_held(state), 5)
+    assert inspect(state).phase == "orphaned" and EndpointProcess.attach(state) is None
+    process = EndpointProcess.start(state, free_port(), 1, "adopted")  # ends the leftover, then starts
+    try:
+        assert inspect(state).phase == "running" and process.alive()
+    finally:
+        process.stop()
+    assert not lock_held(state)
