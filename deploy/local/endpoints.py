@@ -194,8 +194,7 @@ class LocalEndpoints(EndpointBackend):
             root = self.workspace.root
             found.append(f"state {state.relative_to(root) if state.is_relative_to(root) else state}")
         if not dry_run:
-            if process is not None:
-                process.stop()
+            self.stop(env)  # also ends a server still starting, or workers a killed one left
             shutil.rmtree(state, ignore_errors=True)
         return found
 
