@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import socket
 import tarfile
@@ -17,6 +18,7 @@ import pytest
 
 from deploy.artifacts import file_sha256, pack_model_dir
 from deploy.errors import DeployError
+from deploy.local import routing_table as rt
 from deploy.local.connection_limits import Limits
 from deploy.local.endpoint_process import EndpointProcess
 
@@ -329,11 +331,12 @@ def test_a_crashing_variant_fails_alone_and_the_server_keeps_serving(
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory, archives: dict) -> Iterator[EndpointProcess]:
-    """A server with short deadlines, started with 256 open files (its connection cap follows)."""
+    """A server with short deadlines, started with few open files (its connection cap follows)."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    # The server inherits the limit; this process only needs room for the pipe of the start.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(256, len(os.listdir("/proc/self/fd")) + 64), hard))
     try:
         limits = Limits(header_seconds=0.5, body_seconds=0.5, idle_seconds=1.0)
         process = EndpointProcess.start(tmp_path_factory.mktemp("strict"), free_port(), 1, "strict", limits=limits)
@@ -370,7 +373,10 @@ def test_slow_headers_slow_bodies_and_idle_connections_are_cut(strict: EndpointP
 
 
 def test_idle_connections_cannot_starve_new_requests(strict: EndpointProcess) -> None:
-    idle = [socket.create_connection(("127.0.0.1", strict.port), timeout=5) for _ in range(600)]
+    worker = next(iter(rt.read_acks(strict.state_dir).values())).pid
+    limits = Path(f"/proc/{worker}/limits").read_text()
+    files = int(re.search(r"Max open files\s+(\d+)", limits).group(1))
+    idle = [socket.create_connection(("127.0.0.1", strict.port), timeout=5) for _ in range(2 * files + 100)]
     try:
         connection = http.client.HTTPConnection("127.0.0.1", strict.port, timeout=3)
         connection.request("POST", "/invocations", body=CSV_ROW, headers={"Content-Type": "text/csv"})
