@@ -17,6 +17,7 @@ from deploy.cli.deploy_cmd import ConsoleReporter, EnvOption
 from deploy.errors import DeployError
 from deploy.local.endpoint_process import EndpointProcess
 from deploy.local.endpoints import LocalEndpoints, read_record
+from deploy.local.server_launch import inspect
 from deploy.local.serving_metrics import VariantMetrics
 
 endpoint_app = typer.Typer(help="Start, stop or inspect a local endpoint.", no_args_is_help=True)
@@ -41,8 +42,8 @@ def start(env: str = EnvOption, backend: str = BackendOption) -> int:
 @endpoint_app.command("stop")
 def stop(env: str = EnvOption, backend: str = BackendOption) -> int:
     """Stop the endpoint server of <env> (the deployed state is kept for `start`)."""
-    process = _local(Context(backend)).stop(env)
-    err.print(f"{env}: stopped pid {process.pid}" if process else f"{env}: no endpoint server was running")
+    stopped = _local(Context(backend)).stop(env)
+    err.print(f"{env}: {stopped}" if stopped else f"{env}: no endpoint server was running")
     return 0
 
 
@@ -56,13 +57,19 @@ def status(env: str = EnvOption, backend: str = BackendOption) -> int:
         if record
         else "never deployed"
     )
-    process = EndpointProcess.attach(endpoints.state_dir(env))
-    if process is None:
+    state = inspect(endpoints.state_dir(env))
+    if state.phase != "running":
         hint = f"`mlops endpoint start --env {env}` serves it again"
         if record is None:
             hint = f"`mlops deploy --env {env}` creates it"
-        err.print(f"{env}: not running ({deployed}); {hint}", markup=False)
+        what = {
+            "stopped": "not running",
+            "starting": f"starting (pid {state.pid}), not serving yet",
+            "orphaned": f"not serving: its server (pid {state.pid}) was killed and its workers are still exiting",
+        }[state.phase]
+        err.print(f"{env}: {what} ({deployed}); {hint}", markup=False)
         return int(DeployError.exit_code)
+    process = EndpointProcess(endpoints.state_dir(env), state.info)
     info = process.status()
     out.print(
         f"{env}: endpoint '{info['endpoint_name']}' on {process.url} · pid {info['pid']} · "

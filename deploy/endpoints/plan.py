@@ -76,7 +76,15 @@ def render_markdown(env: str, endpoint: str, live: LiveState | None, changes: li
     elif not changes:
         return head + "No changes: the live endpoint matches git.\n"
     rows = "\n".join(f"| `{c.field}` | {_short(c.live)} | {_short(c.desired)} |" for c in changes)
-    return head + "| field | live | desired (git) |\n|---|---|---|\n" + rows + "\n"
+    why = f"\nWhy it is not in service: {_reason(live)}\n" if _reason(live) else ""
+    return head + "| field | live | desired (git) |\n|---|---|---|\n" + rows + "\n" + why
+
+
+def _reason(live: LiveState | None) -> str | None:
+    """The endpoint's FailureReason when it cannot serve, which is drift in itself."""
+    if live is None or live.status == "InService":
+        return None
+    return live.failure_reason
 
 
 def render_text(env: str, endpoint: str, live: LiveState | None, changes: list[Change]) -> str:
@@ -85,6 +93,8 @@ def render_text(env: str, endpoint: str, live: LiveState | None, changes: list[C
     verb = "create" if live is None else "update"
     lines = [f"{env} ({endpoint}): {verb}, {len(changes)} change(s)"]
     lines += [f"  ~ {c.field}: {_short(c.live)} → {_short(c.desired)}" for c in changes]
+    if _reason(live):
+        lines.append(f"    ({_reason(live)})")
     return "\n".join(lines)
 
 

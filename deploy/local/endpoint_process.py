@@ -1,18 +1,19 @@
 """Control of one local endpoint server process: start, attach, load variants, weights, metrics (control plane).
 
 The server (`python -m deploy.local.server`) runs detached in its own session and outlives
-the CLI call that started it; its state folder is the only link. Changes are written to
-`routing.json` and each call blocks until every worker reports the new generation, so once
-`load_variant` or `set_weights` returns, all traffic follows it.
+the CLI call that started it; its state folder is the only link. Whether it runs is read from
+`server.lock`, which the server and every process it forked hold for as long as any of them
+lives, so neither a recycled pid nor a just-spawned child is ever misread. A start waits on a
+pipe the server writes `server.json` to once every worker serves; a start that fails, times
+out or is interrupted ends the whole process group, so nothing it began keeps running.
+Before a server starts, every variant in `routing.json` is checked against its pinned archive
+(`deploy.local.model_store`) and unpacked again if its folder is gone or was changed.
+Changes are written to `routing.json` and each call blocks until every worker reports the new
+generation, so once `load_variant` or `set_weights` returns, all traffic follows it.
 """
 
 from __future__ import annotations
 
-import errno
-import json
-import os
-import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -21,76 +22,35 @@ from typing import Any
 from deploy.errors import DeployError
 from deploy.local import model_store
 from deploy.local import routing_table as rt
+from deploy.local.connection_limits import Limits
+from deploy.local.server_launch import (
+    CODE_ROOT,
+    START_SECONDS,
+    alive,
+    end_group,
+    inspect,
+    launch,
+    log_tail,
+    port_free,
+    restore_models,
+    stop_group,
+)
 from deploy.local.serving_metrics import VariantMetrics, read_metrics
 
-CODE_ROOT = Path(__file__).resolve().parents[2]  # holds deploy/ (and ml/ in this repository)
 POLL_SECONDS = 0.01
-
-
-def _reap(pid: int) -> bool:
-    """True if `pid` was our child and has exited (reaped now, so it leaves no zombie)."""
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False
-    return done == pid
-
-
-def alive(pid: int) -> bool:
-    """A running endpoint server with this pid (not a zombie, not a recycled pid)."""
-    if pid <= 0 or _reap(pid):
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z" and b"deploy.local.server" in cmdline
-
-
-def log_tail(state_dir: Path, lines: int = 15) -> str:
-    try:
-        text = (state_dir / rt.LOG_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no server.log)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
-def _spawn(state_dir: Path, argv: list[str], code_root: Path) -> int:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code_root), str(CODE_ROOT), env.get("PYTHONPATH")) if p)
-    log = str(state_dir / rt.LOG_FILE)
-    actions = [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644),
-        (os.POSIX_SPAWN_DUP2, 1, 2),
-    ]
-    # posix_spawn rather than Popen: the server must outlive us, and no Popen object is left to warn.
-    return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
 
 
 class EndpointProcess:
     """A handle on a running local endpoint server."""
 
-    def __init__(self, state_dir: Path, info: dict[str, Any]) -> None:
+    def __init__(self, state_dir: Path, info: dict[str, Any], notes: list[str] | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.pid: int = info["pid"]
         self.port: int = info["port"]
         self.workers: int = info["workers"]
         self.endpoint_name: str = info["endpoint_name"]
         self.started_at: float = info["started_at"]
+        self.notes = notes or []  # what the start had to repair (models unpacked again, variants dropped)
 
     @property
     def url(self) -> str:
@@ -103,69 +63,47 @@ class EndpointProcess:
         port: int,
         workers: int,
         endpoint_name: str,
-        timeout: float = 15,
+        timeout: float = START_SECONDS,
         code_root: Path | None = None,
+        limits: Limits | None = None,
     ) -> EndpointProcess:
         """Start the server detached and wait until every worker serves; `code_root` holds `ml/`."""
         state_dir = Path(state_dir).resolve()
         where = f"endpoint '{endpoint_name}' (state {state_dir})"
-        running = cls.attach(state_dir)
-        if running is not None:
+        state = inspect(state_dir)
+        if state.phase == "running":
+            running = cls(state_dir, state.info)
             if running.port == port and running.workers == workers:
                 return running
             raise DeployError(f"{where} already runs on port {running.port} with {running.workers} workers; stop it")
-        if not _port_free(port):
+        if state.phase == "starting":
+            raise DeployError(f"{where} is being started by another process (pid {state.pid}); wait, or stop it")
+        if state.phase == "orphaned":  # workers of a supervisor that was killed: end them, then start afresh
+            end_group(state_dir, state.pid)
+        if not port_free(port):
             raise DeployError(f"port {port} for {where} is in use by another process; free it or change local.port")
         state_dir.mkdir(parents=True, exist_ok=True)
+        notes = restore_models(state_dir)
         argv = [sys.executable, "-m", "deploy.local.server", "--state-dir", str(state_dir), "--port", str(port)]
         argv += ["--workers", str(workers), "--endpoint-name", endpoint_name]
-        pid = _spawn(state_dir, argv, Path(code_root or CODE_ROOT).resolve())
-        return cls._await_ready(state_dir, pid, where, timeout)
-
-    @classmethod
-    def _await_ready(cls, state_dir: Path, pid: int, where: str, timeout: float) -> EndpointProcess:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            info = _read_info(state_dir)
-            if info and info.get("pid") == pid:
-                return cls(state_dir, info)
-            if not alive(pid):
-                raise DeployError(f"the server of {where} exited while starting:\n{log_tail(state_dir)}")
-            time.sleep(0.05)
-        _kill_group(pid)
-        raise DeployError(f"the server of {where} was not ready after {timeout:.0f} s:\n{log_tail(state_dir)}")
+        argv += ["--limits", (limits or Limits()).to_json()]
+        info = launch(state_dir, argv, Path(code_root or CODE_ROOT).resolve(), where, timeout)
+        return cls(state_dir, info, notes)
 
     @classmethod
     def attach(cls, state_dir: Path) -> EndpointProcess | None:
         """The running server of `state_dir`, or None (stale pid and info files are removed)."""
-        state_dir = Path(state_dir).resolve()
-        info = _read_info(state_dir)
-        pid_file = state_dir / rt.PID_FILE
-        try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError):
-            pid = info.get("pid", 0) if info else 0
-        if pid and alive(pid) and info and info.get("pid") == pid:
-            return cls(state_dir, info)
-        if pid and not alive(pid):
-            for name in (rt.PID_FILE, rt.INFO_FILE):
-                (state_dir / name).unlink(missing_ok=True)
-        return None
+        state = inspect(state_dir)
+        return cls(Path(state_dir).resolve(), state.info) if state.phase == "running" else None
 
     def alive(self) -> bool:
         return alive(self.pid)
 
     def stop(self, timeout: float = 10) -> None:
-        """SIGTERM: the server stops accepting, finishes in-flight requests and exits; SIGKILL after `timeout`."""
-        if alive(self.pid):
-            os.kill(self.pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while alive(self.pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            if alive(self.pid):
-                _kill_group(self.pid)
-        for name in (rt.PID_FILE, rt.INFO_FILE):
-            (self.state_dir / name).unlink(missing_ok=True)
+        """SIGTERM: the server stops accepting, finishes in-flight requests and exits; SIGKILL after `timeout`.
+
+        Returns once no process of the server is left (its lock is free), so the port is free too."""
+        stop_group(self.state_dir, self.pid, timeout)
 
     def status(self) -> dict[str, Any]:
         routing = rt.read_routing(self.state_dir)
@@ -184,6 +122,18 @@ class EndpointProcess:
             "generation": routing.generation, "variants": variants,
         }  # fmt: skip
 
+    def serves(self, name: str, sha256: str) -> str | None:
+        """None if every worker serves `sha256` as variant `name`, else why not (what a health check reports)."""
+        routing = rt.read_routing(self.state_dir)
+        acks = rt.read_acks(self.state_dir)
+        errors = sorted({a.errors[name] for a in acks.values() if name in a.errors})
+        if errors:
+            return f"variant '{name}' failed to load: {'; '.join(errors)}"
+        serving = [a for a in acks.values() if a.loaded.get(name, {}).get("sha256") == sha256]
+        if len(serving) < self.workers or any(a.generation < routing.generation for a in acks.values()):
+            return f"variant '{name}' is loaded by {len(serving)} of {self.workers} workers"
+        return None
+
     def routing(self) -> rt.Routing:
         return rt.read_routing(self.state_dir)
 
@@ -195,7 +145,8 @@ class EndpointProcess:
         label = f"variant '{name}' v{version} of endpoint '{self.endpoint_name}'"
         model_dir = model_store.unpack_verified(Path(model_tar), sha256, self.state_dir / rt.MODELS_DIR, label)
         previous = rt.read_routing(self.state_dir).get(name)
-        route = rt.VariantRoute(name, str(model_dir), version, sha256, previous.weight if previous else 0)
+        weight = previous.weight if previous else 0
+        route = rt.VariantRoute(name, str(model_dir), version, sha256, weight, str(Path(model_tar).resolve()))
         routing = rt.update_routing(self.state_dir, lambda r: r.with_variant(route))
         try:
             acks = self._await_generation(routing.generation, timeout, label)
@@ -239,21 +190,3 @@ class EndpointProcess:
                 behind = sorted(i for i, a in acks.items() if a.generation < generation)
                 raise DeployError(f"{label}: workers {behind} did not apply it within {timeout:.0f} s")
             time.sleep(POLL_SECONDS)
-
-
-def _read_info(state_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((state_dir / rt.INFO_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _kill_group(pid: int) -> None:
-    """SIGKILL the server's own session (it was started with setsid, so its group id is its pid)."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 2
-    while alive(pid) and time.monotonic() < deadline:  # alive() reaps it if it is our child
-        time.sleep(0.02)

@@ -27,7 +27,8 @@ from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, Endpoi
 from deploy.errors import DeployError
 from deploy.local.endpoint_process import EndpointProcess
 from deploy.local.rollout import Rollout
-from deploy.local.routing_table import VariantRoute, write_json
+from deploy.local.routing_table import IDENTITY_HEADER, VariantRoute, write_json
+from deploy.local.server_launch import end_group, inspect
 from deploy.registry import ModelVersion, Registry
 from deploy.workspace import Workspace
 
@@ -71,7 +72,7 @@ def artifact_path(model: ModelVersion) -> Path:
 
 
 def health(process: EndpointProcess | None, record: dict[str, Any]) -> tuple[str, str | None]:
-    """(EndpointStatus, FailureReason) of a recorded endpoint."""
+    """(EndpointStatus, FailureReason) of a recorded endpoint: InService only if it can serve the deployed model."""
     if process is None:
         return "OutOfService", "the endpoint server is not running (`mlops endpoint start` or `mlops deploy`)"
     routing = process.routing()
@@ -81,6 +82,9 @@ def health(process: EndpointProcess | None, record: dict[str, Any]) -> tuple[str
     strays = [v.name for v in routing.variants if v.name != serving.name]
     if strays:
         return "Failed", f"variant(s) {', '.join(strays)} left over from an interrupted deploy"
+    problem = process.serves(serving.name, serving.sha256)
+    if problem is not None:
+        return "Failed", problem
     return "InService", None
 
 
@@ -113,6 +117,10 @@ class LocalEndpoints(EndpointBackend):
         serving = self._settle(process, cfg.endpoint.variant_name, reporter)
         if serving is None:
             summary = self._create(desired, process, artifact, started)
+        elif serving.sha256 == model.sha256 and process.serves(serving.name, model.sha256) is not None:
+            reporter.event(f"{process.serves(serving.name, model.sha256)}; loading {model.label} again")
+            process.load_variant(serving.name, artifact, model.sha256, model.version)
+            summary = f"{desired.env}: {model.label} loaded again as '{serving.name}'; it serves 100 %"
         elif serving.sha256 == model.sha256:
             summary = f"{desired.env}: {model.label} already serving; recorded the new configuration, no traffic shift"
         else:
@@ -133,6 +141,8 @@ class LocalEndpoints(EndpointBackend):
         process = EndpointProcess.start(
             self.state_dir(env), cfg.local.port, cfg.local.workers, cfg.endpoint.name, code_root=self.workspace.root
         )
+        for note in process.notes:
+            reporter.event(note)
         return process, True
 
     def serve_recorded(self, env: str, cfg: EnvironmentConfig, reporter: DeployReporter) -> EndpointProcess:
@@ -140,24 +150,38 @@ class LocalEndpoints(EndpointBackend):
         record = read_record(self.state_dir(env))
         if record is None:
             raise DeployError(f"endpoint of '{env}' was never deployed: run `mlops deploy --env {env}` first")
-        process, _ = self.ensure_running(env, cfg, reporter)
+        process, started = self.ensure_running(env, cfg, reporter)
         variant, model = record["variant_name"], record["model"]
-        serving = process.routing().get(variant)
-        if serving is None or serving.sha256 != model["sha256"] or serving.weight == 0:
-            reporter.event(f"loading the deployed model v{model['version']} as '{variant}'")
-            artifact = Path(urlparse(model["artifact_uri"]).path)
-            process.load_variant(variant, artifact, model["sha256"], model["version"])
-            process.set_weights({variant: 100})
-        self._settle(process, variant, reporter)
-        ping(process.port)
+        try:
+            serving = process.routing().get(variant)
+            if (
+                serving is None
+                or serving.sha256 != model["sha256"]
+                or serving.weight == 0
+                or process.serves(variant, model["sha256"])
+            ):
+                reporter.event(f"loading the deployed model v{model['version']} as '{variant}'")
+                artifact = Path(urlparse(model["artifact_uri"]).path)
+                process.load_variant(variant, artifact, model["sha256"], model["version"])
+                process.set_weights({variant: 100})
+            self._settle(process, variant, reporter)
+            ping(process.port, cfg.endpoint.name)
+        except BaseException:
+            if started:  # a start reported as failed leaves nothing running
+                process.stop()
+            raise
         return process
 
-    def stop(self, env: str) -> EndpointProcess | None:
-        """Stop the environment's server; the process that was stopped, or None if none ran."""
-        process = EndpointProcess.attach(self.state_dir(env))
-        if process is not None:
-            process.stop()
-        return process
+    def stop(self, env: str) -> str | None:
+        """Stop whatever runs of the environment's server; what was stopped, or None if nothing ran."""
+        state = inspect(self.state_dir(env))
+        if state.phase == "stopped":
+            return None
+        if state.phase == "running":
+            EndpointProcess(self.state_dir(env), state.info).stop()
+            return f"stopped pid {state.pid}"
+        end_group(self.state_dir(env), state.pid)  # a server still starting, or workers left by a killed one
+        return f"ended the {state.phase} server (process group {state.pid})"
 
     def teardown(self, env: str, cfg: EnvironmentConfig, *, dry_run: bool) -> list[str]:
         """The server and everything under `.mlops/endpoints/<env>/` (record, unpacked models, logs)."""
@@ -170,8 +194,7 @@ class LocalEndpoints(EndpointBackend):
             root = self.workspace.root
             found.append(f"state {state.relative_to(root) if state.is_relative_to(root) else state}")
         if not dry_run:
-            if process is not None:
-                process.stop()
+            self.stop(env)  # also ends a server still starting, or workers a killed one left
             shutil.rmtree(state, ignore_errors=True)
         return found
 
@@ -202,8 +225,8 @@ class LocalEndpoints(EndpointBackend):
         try:
             process.load_variant(variant, artifact, model.sha256, model.version)
             process.set_weights({variant: 100})
-            ping(process.port)
-        except DeployError:
+            ping(process.port, cfg.endpoint.name)
+        except BaseException:
             if started:
                 process.stop()
             raise
@@ -228,6 +251,7 @@ class LocalEndpoints(EndpointBackend):
             raise DeployError(f"endpoint '{cfg.endpoint.name}' on 127.0.0.1:{cfg.local.port}: {exc}") from None
         finally:
             connection.close()
+        check_identity(reply.getheader(IDENTITY_HEADER), cfg.endpoint.name, cfg.local.port)
         return Invocation(
             status=reply.status,
             body=answer,
@@ -237,19 +261,34 @@ class LocalEndpoints(EndpointBackend):
         )
 
 
-def ping(port: int, timeout: float = 5) -> None:
-    """GET /ping until it answers 200 (the health check SageMaker runs before sending traffic)."""
+def check_identity(answered_as: str | None, endpoint: str, port: int) -> None:
+    """Refuse an answer from a server on the port that is not this environment's endpoint."""
+    if answered_as == endpoint:
+        return
+    who = f"endpoint '{answered_as}'" if answered_as else "a server that is not an mlops endpoint"
+    raise DeployError(
+        f"127.0.0.1:{port} is served by {who}, not endpoint '{endpoint}': another environment or program "
+        f"holds the port; stop it (`mlops endpoint stop --env <env>`) or change local.port"
+    )
+
+
+def ping(port: int, endpoint: str, timeout: float = 5) -> None:
+    """GET /ping until it answers 200 (the health check SageMaker runs before sending traffic), from `endpoint`."""
     deadline = time.monotonic() + timeout
     status = 0
     while time.monotonic() < deadline:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
             connection.request("GET", "/ping")
-            status = connection.getresponse().status
+            reply = connection.getresponse()
+            status, answered_as = reply.status, reply.getheader(IDENTITY_HEADER)
+            reply.read()
         except OSError:
             status = 0
         finally:
             connection.close()
+        if status:
+            check_identity(answered_as, endpoint, port)
         if status == 200:
             return
         time.sleep(0.05)

@@ -23,8 +23,10 @@ WORKERS_DIR = "workers"
 METRICS_DIR = "metrics"
 MODELS_DIR = "models"
 PID_FILE = "server.pid"
+LOCK_FILE = "server.lock"  # held by the server and every process it forked, for as long as any of them runs
 INFO_FILE = "server.json"
 LOG_FILE = "server.log"
+IDENTITY_HEADER = "X-Mlops-Endpoint"  # on every reply: the endpoint name, so clients know whose server answered
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class VariantRoute:
     version: int
     sha256: str
     weight: int = 0
+    archive: str = ""  # the pinned model.tar.gz the folder was unpacked from: a restart checks it again
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ def read_routing(state_dir: Path) -> Routing:
     return Routing(document["generation"], tuple(VariantRoute(**v) for v in document["variants"]))
 
 
+def write_routing(state_dir: Path, routing: Routing) -> None:
+    document = {"generation": routing.generation, "variants": [asdict(v) for v in routing.variants]}
+    write_json(state_dir / ROUTING_FILE, document)
+
+
 @contextmanager
 def _locked(state_dir: Path) -> Iterator[None]:
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -95,8 +103,7 @@ def update_routing(state_dir: Path, change: Callable[[Routing], Routing]) -> Rou
     with _locked(state_dir):
         current = read_routing(state_dir)
         updated = replace(change(current), generation=current.generation + 1)
-        document = {"generation": updated.generation, "variants": [asdict(v) for v in updated.variants]}
-        write_json(state_dir / ROUTING_FILE, document)
+        write_routing(state_dir, updated)
         return updated
 
 

@@ -1,18 +1,25 @@
 """The local endpoint server: a supervisor and pre-forked HTTP workers playing one SageMaker endpoint (server side).
 
-    python -m deploy.local.server --state-dir DIR --port N --workers W --endpoint-name NAME
+    python -m deploy.local.server --state-dir DIR --port N --workers W --endpoint-name NAME [--ready-fd FD]
 
-The supervisor binds one SO_REUSEPORT socket per worker on 127.0.0.1 (so the kernel spreads
-connections evenly and a busy port fails here, before anything forks), forks the workers,
-restarts one that dies, and on SIGTERM or SIGINT closes the sockets, lets the workers drain
-and exits. It writes `server.pid`, and `server.json` once every worker serves. Workers follow
-`routing.json` and count per-variant metrics in `metrics/`; see `deploy.local.http_worker`.
-Everything is logged to `<state-dir>/server.log`.
+The supervisor first takes `server.lock` (an flock every process it forks inherits, so the lock
+is held exactly as long as anything of this server runs: that is how the control plane tells a
+running server from a stale pid file). It binds one SO_REUSEPORT socket per worker on 127.0.0.1
+(so the kernel spreads connections evenly and a busy port fails here, before anything forks),
+forks the workers, restarts one that dies, and on SIGTERM or SIGINT closes the sockets, lets
+the workers drain and exits. Workers die with the supervisor, even after SIGKILL
+(`deploy.local.lifeline`). It writes `server.pid`, and `server.json` once every worker serves,
+then writes the same document as one line to `--ready-fd`, the pipe its starter waits on: a
+readiness handshake that cannot be misread, and if nobody reads it any more the server stops.
+Workers follow `routing.json` and count per-variant metrics in `metrics/`; see
+`deploy.local.http_worker`. Everything is logged to `<state-dir>/server.log`.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import json
 import logging
 import os
 import signal
@@ -22,10 +29,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from deploy.local import lifeline
 from deploy.local import routing_table as rt
+from deploy.local.connection_limits import Limits
 
 log = logging.getLogger("deploy.local.server")
 EXIT_PORT_BUSY = 3
+EXIT_LOCKED = 4
+LOCK_SECONDS = 2.0  # a control plane only probes the lock for microseconds
 READY_SECONDS = 60.0
 MAX_RESTARTS = 5  # per worker; a worker that keeps dying is a broken install, not bad luck
 
@@ -55,8 +66,12 @@ class Supervisor:
         self.children: dict[int, int] = {}  # pid -> worker index
         self.restarts = [0] * len(sockets)
         self.stopping = False
+        self.info: dict = {}
+        # Only the supervisor holds the write end: workers read end-of-file once it is gone.
+        self.lifeline_read, self.lifeline_write = os.pipe()
 
     def spawn(self, index: int) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid:
             self.children[pid] = index
@@ -64,12 +79,17 @@ class Supervisor:
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            lifeline.die_with_parent(signal.SIGTERM, parent)
+            os.close(self.lifeline_write)
+            if self.args.ready_fd is not None:
+                os.close(self.args.ready_fd)
             for other, sock in enumerate(self.sockets):
                 if other != index:
                     sock.close()
             from deploy.local.http_worker import run_worker
 
-            code = run_worker(index, self.sockets[index], self.state_dir, self.args.endpoint_name)
+            code = run_worker(index, self.sockets[index], self.state_dir, self.args.endpoint_name,
+                              self.args.limits, self.lifeline_read)  # fmt: skip
         except BaseException:
             log.exception("worker %d crashed", index)
         finally:
@@ -85,7 +105,7 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         for index in range(len(self.sockets)):
             self.spawn(index)
-        if not self._await_ready():
+        if not self._await_ready() or not self._announce():
             self.shutdown()
             return 1
         while not self.stopping:
@@ -103,6 +123,7 @@ class Supervisor:
                 info = {"pid": os.getpid(), "port": self.args.port, "workers": len(self.sockets),
                         "endpoint_name": self.args.endpoint_name, "started_at": time.time()}  # fmt: skip
                 rt.write_json(self.state_dir / rt.INFO_FILE, info)
+                self.info = info
                 log.info("supervisor: %d workers serving on 127.0.0.1:%d", len(self.sockets), self.args.port)
                 return True
             if not self._reap_and_restart(restart=False):
@@ -110,6 +131,21 @@ class Supervisor:
                 return False
             time.sleep(0.02)
         return False
+
+    def _announce(self) -> bool:
+        """Hand `server.json` to whoever started us; False if they are gone (then nobody will use us)."""
+        if self.args.ready_fd is None:
+            return True
+        line = json.dumps(self.info).encode() + b"\n"
+        try:
+            os.write(self.args.ready_fd, line)
+        except BrokenPipeError:
+            log.error("supervisor: the process that started the server is gone; stopping")
+            return False
+        finally:
+            os.close(self.args.ready_fd)
+            self.args.ready_fd = None
+        return True
 
     def _reap_and_restart(self, restart: bool = True) -> bool:
         """Collect dead workers, restarting them if allowed; False if one died and was not restarted."""
@@ -146,6 +182,22 @@ class Supervisor:
         log.info("supervisor: stopped")
 
 
+def take_lock(state_dir: Path) -> int | None:
+    """The descriptor holding `server.lock`, or None if another server of this folder holds it."""
+    fd = os.open(state_dir / rt.LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + LOCK_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lifeline.keep_in_children(fd)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.01)
+
+
 def _prepare_state(state_dir: Path) -> None:
     """Counters and acknowledgements start afresh with each server; routing and models persist."""
     for folder in (rt.METRICS_DIR, rt.WORKERS_DIR):
@@ -160,6 +212,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--endpoint-name", required=True)
+    parser.add_argument("--ready-fd", type=int, help="pipe to write server.json to once serving")
+    parser.add_argument("--limits", type=Limits.from_json, default=Limits(), help="connection limits as JSON")
     args = parser.parse_args(argv)
     args.state_dir = args.state_dir.resolve()
     return args
@@ -176,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO,
         format=f"%(asctime)s %(process)d %(levelname)s [{args.endpoint_name}] %(message)s",
     )
+    if take_lock(args.state_dir) is None:
+        log.error("another server of endpoint %s runs in %s", args.endpoint_name, args.state_dir)
+        return EXIT_LOCKED
+    (args.state_dir / rt.PID_FILE).write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         probe(args.port)
         sockets = [listen(args.port) for _ in range(args.workers)]
@@ -183,7 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("cannot listen on 127.0.0.1:%d for endpoint %s: %s", args.port, args.endpoint_name, error)
         return EXIT_PORT_BUSY
     _prepare_state(args.state_dir)
-    (args.state_dir / rt.PID_FILE).write_text(f"{os.getpid()}\n", encoding="utf-8")
     return Supervisor(args, sockets).run()
 
 

@@ -1,26 +1,31 @@
 """The variants one server worker serves, and how it picks one per request (server side).
 
-The pool follows `routing.json`: a cheap stat tells it the file changed, new models are loaded
-off the event loop (a slow `model_fn` does not stall requests to the serving variant), and the
-new routes are swapped in at once, then acknowledged in the worker's ack file. A model that
-fails to load is reported and left out; if the variant name was already serving, its previous
-model keeps serving. Traffic is split by smooth weighted round-robin, which gives every
-variant its exact share over any run of requests, not just on average.
+The pool follows `routing.json`: a cheap stat tells it the file changed; each new or changed
+variant gets its own model process (`deploy.local.model_process`), loaded while the current
+routes keep serving, and the new routes are swapped in at once, then acknowledged in the
+worker's ack file. A model that fails to load is reported and left out; if the variant name
+was already serving, its previous model keeps serving. A model process that dies is started
+again (a few times), and its variant answers 5xx meanwhile, like a fleet losing an instance.
+Traffic is split by smooth weighted round-robin, which gives every variant its exact share
+over any run of requests, not just on average.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from deploy.local import routing_table as rt
+from deploy.local.model_process import ModelChannel
 from deploy.local.serving_metrics import MetricsBlock
 
 log = logging.getLogger("deploy.local.server")
+LOAD_SECONDS = 120.0  # model_fn of one variant; past this the variant is reported as failed to load
+MAX_REVIVALS = 5  # per variant and model: a model process that keeps dying is a broken model
 
 
 class NoRoute(Exception):
@@ -33,36 +38,36 @@ class NoRoute(Exception):
 
 
 class Route:
-    """One loaded variant as this worker serves it."""
+    """One loaded variant as this worker serves it: its weight, its metrics slot, its model process."""
 
-    __slots__ = ("current", "header", "metrics_base", "model", "model_dir", "name", "sha256", "version", "weight")
+    __slots__ = ("channel", "current", "header", "metrics_base", "model_dir", "name", "revivals", "sha256",
+                 "spec", "version", "weight")  # fmt: skip
 
-    def __init__(self, spec: rt.VariantRoute, model: Any, metrics_base: int) -> None:
+    def __init__(self, spec: rt.VariantRoute, channel: ModelChannel, metrics_base: int, revivals: int = 0) -> None:
+        self.spec = spec
         self.name, self.version, self.sha256, self.weight = spec.name, spec.version, spec.sha256, spec.weight
-        self.model, self.model_dir = model, spec.model_dir
+        self.model_dir = spec.model_dir
+        self.channel = channel
         self.metrics_base = metrics_base
         self.header = b"X-Amzn-Invoked-Production-Variant: " + spec.name.encode() + b"\r\n"
         self.current = 0
+        self.revivals = revivals
 
-
-@dataclass
-class Prepared:
-    routing: rt.Routing
-    models: dict[str, tuple[rt.VariantRoute, Any]]  # name -> (spec actually served, model)
-    errors: dict[str, str]
+    def same_model(self, spec: rt.VariantRoute) -> bool:
+        return self.model_dir == spec.model_dir and self.sha256 == spec.sha256
 
 
 class VariantPool:
-    def __init__(self, state_dir: Path, index: int, metrics: MetricsBlock, load: Callable[[str], Any]) -> None:
+    def __init__(self, state_dir: Path, index: int, metrics: MetricsBlock, handlers: Any) -> None:
         self.state_dir = state_dir
         self.index = index
         self.metrics = metrics
-        self._load = load
-        self._cache: dict[str, Any] = {}  # model folder -> loaded model
+        self.handlers = handlers
         self._stat_key: tuple[int, int, int] | None = None
         self.generation = -1
         self.routes: dict[str, Route] = {}
         self.weighted: list[Route] = []
+        self.closing = False
 
     @property
     def ready(self) -> bool:
@@ -101,36 +106,74 @@ class VariantPool:
         routing = rt.read_routing(self.state_dir)
         return routing if routing.generation != self.generation else None
 
-    def prepare(self, routing: rt.Routing) -> Prepared:
-        """Load what `routing` needs (blocking: runs in a thread or before serving)."""
-        models: dict[str, tuple[rt.VariantRoute, Any]] = {}
-        errors: dict[str, str] = {}
-        for spec in routing.variants:
-            try:
-                if spec.model_dir not in self._cache:
-                    self._cache[spec.model_dir] = self._load(spec.model_dir)
-                models[spec.name] = (spec, self._cache[spec.model_dir])
-            except Exception as error:  # any model_fn failure is reported, never fatal to the worker
-                errors[spec.name] = f"{type(error).__name__}: {error}"
-                log.warning("worker %d: variant %s v%d failed to load: %s", self.index, spec.name, spec.version, error)
-                old = self.routes.get(spec.name)
-                if old is not None:  # keep serving the model this name already had
-                    kept = rt.VariantRoute(spec.name, old.model_dir, old.version, old.sha256, spec.weight)
-                    models[spec.name] = (kept, old.model)
-        return Prepared(routing, models, errors)
+    async def _open(self, spec: rt.VariantRoute) -> ModelChannel:
+        label = f"variant {spec.name} v{spec.version}"
+        channel = await ModelChannel.open(label, spec.model_dir, self.handlers)
+        try:
+            await asyncio.wait_for(asyncio.shield(channel.ready), LOAD_SECONDS)
+        except BaseException:
+            channel.close()
+            raise
+        return channel
 
-    def install(self, prepared: Prepared) -> None:
-        """Swap the new routes in and acknowledge the generation."""
-        routes = {}
-        for name, (spec, model) in prepared.models.items():
-            routes[name] = Route(spec, model, self.metrics.slot(name))
+    async def apply(self, routing: rt.Routing) -> None:
+        """Start model processes for what `routing` adds or changes, then swap the routes in and acknowledge."""
+        routes: dict[str, Route] = {}
+        errors: dict[str, str] = {}
+        opening = [spec for spec in routing.variants if not self._reusable(spec)]
+        results = await asyncio.gather(*(self._open(spec) for spec in opening), return_exceptions=True)
+        opened = dict(zip((spec.name for spec in opening), results, strict=True))
+        for spec in routing.variants:
+            old = self.routes.get(spec.name)
+            result = opened.get(spec.name)
+            if result is None:  # reused: same model, maybe a new weight
+                routes[spec.name] = Route(spec, old.channel, old.metrics_base, old.revivals)
+            elif isinstance(result, ModelChannel):
+                routes[spec.name] = Route(spec, result, self.metrics.slot(spec.name))
+            else:  # any model_fn failure is reported, never fatal to the worker
+                errors[spec.name] = f"{type(result).__name__}: {result}"
+                log.warning("worker %d: variant %s v%d failed to load: %s", self.index, spec.name, spec.version, result)
+                if old is not None:  # keep serving the model this name already had
+                    kept = replace(old.spec, weight=spec.weight)
+                    routes[spec.name] = Route(kept, old.channel, old.metrics_base, old.revivals)
+        self._install(routing.generation, routes, errors)
+
+    def _reusable(self, spec: rt.VariantRoute) -> bool:
+        old = self.routes.get(spec.name)
+        return old is not None and old.same_model(spec) and not old.channel.closed
+
+    def _install(self, generation: int, routes: dict[str, Route], errors: dict[str, str]) -> None:
+        in_use = {id(r.channel) for r in routes.values()}
+        for old in self.routes.values():
+            if id(old.channel) not in in_use:
+                old.channel.retire()
         self.routes = routes
         self.weighted = [r for r in routes.values() if r.weight > 0]
-        self.generation = prepared.routing.generation
-        used = {r.model_dir for r in routes.values()}
-        self._cache = {k: v for k, v in self._cache.items() if k in used}
+        self.generation = generation
         loaded = {r.name: {"sha256": r.sha256, "version": r.version, "weight": r.weight} for r in routes.values()}
-        ack = rt.WorkerAck(self.index, os.getpid(), self.generation, loaded, prepared.errors)
-        rt.write_ack(self.state_dir, ack)
-        log.info("worker %d: generation %d, weights %s", self.index, self.generation,
+        rt.write_ack(self.state_dir, rt.WorkerAck(self.index, os.getpid(), generation, loaded, errors))
+        log.info("worker %d: generation %d, weights %s", self.index, generation,
                  {r.name: r.weight for r in routes.values()})  # fmt: skip
+
+    async def revive(self) -> None:
+        """Start again the model processes that died (their variants answer 5xx until then)."""
+        for route in list(self.routes.values()):
+            if not route.channel.closed or route.revivals >= MAX_REVIVALS or self.closing:
+                continue
+            route.revivals += 1
+            log.warning("worker %d: the model process of variant %s exited; starting it again (%d/%d)",
+                        self.index, route.name, route.revivals, MAX_REVIVALS)  # fmt: skip
+            try:
+                channel = await self._open(route.spec)
+            except Exception as error:
+                log.warning("worker %d: variant %s did not start again: %s", self.index, route.name, error)
+                continue
+            if self.routes.get(route.name) is route and not self.closing:
+                route.channel = channel
+            else:
+                channel.close()
+
+    def close(self) -> None:
+        self.closing = True
+        for route in self.routes.values():
+            route.channel.retire()

@@ -2,7 +2,7 @@
 
 Run on demand (not collected by pytest):
 
-    .venv/bin/python tests/bench/bench_serving.py [--duration 5] [--workers 2]
+    .venv/bin/python tests/bench/bench_serving.py [--duration 5] [--workers 2] [--only local,mlflow]
 
 One model (logistic regression on the synthetic churn data) is served three ways, all calling
 the same `ml.inference` handlers, on 127.0.0.1 only:
@@ -10,7 +10,8 @@ the same `ml.inference` handlers, on 127.0.0.1 only:
 - `local`: this repository's endpoint server (`deploy.local.server`, pre-forked asyncio workers);
 - `gunicorn+gevent`: Flask under gunicorn with gevent workers, the stack inside SageMaker's
   scikit-learn container (without its nginx in front);
-- `mlflow`: `mlflow models serve`, only where mlflow is installed.
+- `mlflow`: `mlflow models serve` with as many workers, only where mlflow is installed (the
+  `bench` extra brings it).
 
 Each is loaded at concurrency 1 and 16 with one-row JSON, one-row CSV and 100-row CSV, using
 `wrk` when it is on PATH, else a bounded asyncio client (whose own CPU use lowers the figures on
@@ -132,7 +133,7 @@ def run_wrk(url: str, body: bytes, content_type: str, connections: int, duration
 
 async def _client(port: int, request: bytes, stop_at: float, latencies: list[float], errors: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    while time.perf_counter() < stop_at:
+    while True:  # at least one request per client, however slow the server is to accept
         started = time.perf_counter()
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
@@ -141,6 +142,8 @@ async def _client(port: int, request: bytes, stop_at: float, latencies: list[flo
         latencies.append(time.perf_counter() - started)
         if not head.startswith(b"HTTP/1.1 200"):
             errors.append(1)
+        if time.perf_counter() >= stop_at:
+            break
     writer.close()
 
 
@@ -174,42 +177,60 @@ def start_local(work: Path, tar: Path, sha: str, workers: int) -> tuple[int, obj
     return process.port, process.stop
 
 
+def _tool(name: str) -> str:
+    """A console script beside this interpreter (its venv), else the first on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
+def _stopper(server: subprocess.Popen) -> object:
+    def stop() -> None:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+    return stop
+
+
 def start_gunicorn(work: Path, model_dir: Path, workers: int) -> tuple[int, object]:
     (work / "flask_app.py").write_text(FLASK_APP)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{work}", "BENCH_MODEL_DIR": str(model_dir)}
     env |= {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    command = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gevent", "-w", str(workers)]
+    command = [_tool("gunicorn"), "-k", "gevent", "-w", str(workers)]
     command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "flask_app:app"]
     server = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(port)
-
-    def stop() -> None:
-        server.terminate()
-        server.wait(15)
-
-    return port, stop
+    try:
+        wait_for(port)
+    except RuntimeError:
+        _stopper(server)()
+        raise
+    return port, _stopper(server)
 
 
 def start_mlflow(work: Path, model_dir: Path, workers: int) -> tuple[int, object] | None:
-    if importlib.util.find_spec("mlflow") is None or shutil.which("mlflow") is None:
+    if importlib.util.find_spec("mlflow") is None:
         return None
     import joblib
     import mlflow.sklearn
 
     estimator = joblib.load(model_dir / "model.joblib")
-    mlflow.sklearn.save_model(estimator, str(work / "mlflow-model"))
+    # MLflow 3 saves with skops by default, which refuses the pipeline's numpy.dtype parameters.
+    mlflow.sklearn.save_model(estimator, str(work / "mlflow-model"), serialization_format="cloudpickle")
     port = free_port()
-    command = ["mlflow", "models", "serve", "-m", str(work / "mlflow-model"), "-p", str(port), "--env-manager", "local"]
-    command += ["-w", str(workers)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(port, 120)
-
-    def stop() -> None:
-        server.terminate()
-        server.wait(15)
-
-    return port, stop
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(work / "mlflow-model")]
+    command += ["-h", "127.0.0.1", "-p", str(port), "--env-manager", "local", "-w", str(workers)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port, 120)
+    except RuntimeError:
+        _stopper(server)()
+        raise
+    return port, _stopper(server)
 
 
 def measure(name: str, port: int, args: argparse.Namespace, work: Path, cases: dict) -> list[list[str]]:
@@ -233,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per cell")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--python-client", action="store_true", help="use the asyncio client even if wrk exists")
+    parser.add_argument("--only", help="comma-separated servers to run (local, gunicorn+gevent, mlflow)")
     args = parser.parse_args(argv)
     generator = "wrk" if shutil.which("wrk") and not args.python_client else "asyncio client"
     rows: list[list[str]] = []
@@ -242,9 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         servers = {
             "local": lambda: start_local(work, tar, sha, args.workers),
             "gunicorn+gevent": lambda: start_gunicorn(work, model_dir, args.workers),
-            "mlflow": lambda: start_mlflow(work, model_dir, 1),
+            "mlflow": lambda: start_mlflow(work, model_dir, args.workers),
         }
+        wanted = set(args.only.split(",")) if args.only else set(servers)
         for name, start in servers.items():
+            if name not in wanted:
+                continue
             started = start()
             if started is None:
                 print(f"{name}: not installed, skipped")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
 import socket
 import tarfile
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +18,8 @@ import pytest
 
 from deploy.artifacts import file_sha256, pack_model_dir
 from deploy.errors import DeployError
+from deploy.local import routing_table as rt
+from deploy.local.connection_limits import Limits
 from deploy.local.endpoint_process import EndpointProcess
 
 NAME = "churn-test"
@@ -244,3 +250,156 @@ def test_lifecycle_attach_busy_port_and_stop(tmp_path: Path, endpoint: EndpointP
     idle.close()
     assert not process.alive() and EndpointProcess.attach(tmp_path / "own") is None
     assert not (tmp_path / "own" / "server.pid").exists()
+
+
+def _crashing_archive(good: Path, folder: Path) -> Path:
+    """The good model with a predict_proba that ends its process (SystemExit escapes every handler)."""
+    import sys
+    from types import SimpleNamespace
+
+    from ml.artifact import extract_archive, load_model, pack_archive, save_model
+
+    model_dir = extract_archive(good, folder)
+    _, info = load_model(model_dir)
+    save_model(SimpleNamespace(predict_proba=sys.exit), info, model_dir)
+    pack_archive(model_dir, folder / "crash.tar.gz")
+    return folder / "crash.tar.gz"
+
+
+def _timed_requests(
+    process: EndpointProcess, seconds: float, clients: int, pinned: str | None = None
+) -> list[tuple[str, float, int]]:
+    """(variant, latency s, status) of every request `clients` keep-alive clients sent for `seconds`."""
+    results: list[tuple[str, float, int]] = []
+    headers = {"Content-Type": "text/csv", **({"X-Amzn-SageMaker-Target-Variant": pinned} if pinned else {})}
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", process.port, timeout=30)
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            began = time.perf_counter()
+            connection.request("POST", "/invocations", body=CSV_ROW, headers=headers)
+            reply = connection.getresponse()
+            reply.read()
+            results.append((reply.getheader("X-Amzn-Invoked-Production-Variant"), time.perf_counter() - began,
+                            reply.status))  # fmt: skip
+        connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_a_slow_variant_does_not_slow_the_other(blue_only: EndpointProcess, archives: dict, tmp_path: Path) -> None:
+    from ml.faults import make_faulty_artifact
+
+    slow = make_faulty_artifact(archives["good"][0], tmp_path / "slow.tar.gz", "slow", delay_ms=2000)
+    blue_only.load_variant("green", slow, file_sha256(slow), version=5)
+    blue_only.set_weights({"blue": 80, "green": 20})
+    split: list = []
+    # Clients on the weighted split keep both workers' green busy; others measure blue meanwhile.
+    background = threading.Thread(target=lambda: split.extend(_timed_requests(blue_only, 4.0, clients=6)))
+    background.start()
+    time.sleep(0.3)
+    blue = sorted(latency for _, latency, _ in _timed_requests(blue_only, 3.0, clients=2, pinned="blue"))
+    background.join()
+    blue += [latency for variant, latency, _ in split if variant == "blue"]
+    blue.sort()
+    p99 = blue[int(len(blue) * 0.99) - 1]
+    assert min(latency for variant, latency, _ in split if variant == "green") >= 2.0
+    assert len(blue) > 100 and p99 < 0.5, f"blue p99 {p99:.3f} s over {len(blue)} requests"
+
+
+def test_a_crashing_variant_fails_alone_and_the_server_keeps_serving(
+    blue_only: EndpointProcess, archives: dict, tmp_path: Path
+) -> None:
+    crash = _crashing_archive(archives["good"][0], tmp_path)
+    blue_only.load_variant("green", crash, file_sha256(crash), version=6)
+    blue_only.set_weights({"blue": 50, "green": 50})
+    before = blue_only.metrics()
+    results = _timed_requests(blue_only, 2.0, clients=4)
+    statuses = {variant: Counter(s for v, _, s in results if v == variant) for variant in ("blue", "green")}
+    assert set(statuses["blue"]) == {200} and statuses["green"][500] > 0
+    window = blue_only.metrics()["blue"].window(before["blue"])
+    assert window.errors_5xx == 0 and blue_only.alive()
+    blue_only.set_weights({"blue": 100, "green": 0})
+    assert invoke(blue_only, CSV_ROW, "text/csv")[0] == 200
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory, archives: dict) -> Iterator[EndpointProcess]:
+    """A server with short deadlines, started with few open files (its connection cap follows)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # The server inherits the limit; this process only needs room for the pipe of the start.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(256, len(os.listdir("/proc/self/fd")) + 64), hard))
+    try:
+        limits = Limits(header_seconds=0.5, body_seconds=0.5, idle_seconds=1.0)
+        process = EndpointProcess.start(tmp_path_factory.mktemp("strict"), free_port(), 1, "strict", limits=limits)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        process.load_variant("blue", *archives["good"], version=1)
+        process.set_weights({"blue": 100})
+        yield process
+    finally:
+        process.stop()
+
+
+def test_oversized_request_lines_and_headers_are_414_and_431(strict: EndpointProcess) -> None:
+    line = b"GET /ping?" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert raw(strict, line).startswith(b"HTTP/1.1 414 ")
+    headers = b"GET /ping HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"b" * 40000 + b"\r\n\r\n"
+    assert raw(strict, headers).startswith(b"HTTP/1.1 431 ")
+    many = b"GET /ping HTTP/1.1\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"c" * 100) for i in range(400)) + b"\r\n"
+    assert raw(strict, many).startswith(b"HTTP/1.1 431 ")
+    assert call(strict, "GET", "/ping")[0] == 200
+
+
+def test_slow_headers_slow_bodies_and_idle_connections_are_cut(strict: EndpointProcess) -> None:
+    with socket.create_connection(("127.0.0.1", strict.port), timeout=5) as slow_head:
+        slow_head.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\n")
+        assert slow_head.recv(4096).startswith(b"HTTP/1.1 408 ")
+    with socket.create_connection(("127.0.0.1", strict.port), timeout=5) as slow_body:
+        slow_body.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n1,")
+        assert slow_body.recv(4096).startswith(b"HTTP/1.1 408 ")
+    with socket.create_connection(("127.0.0.1", strict.port), timeout=5) as idle:
+        began = time.monotonic()
+        assert idle.recv(4096) == b"" and time.monotonic() - began < 4  # closed by the server, no reply owed
+
+
+def test_idle_connections_cannot_starve_new_requests(strict: EndpointProcess) -> None:
+    worker = next(iter(rt.read_acks(strict.state_dir).values())).pid
+    limits = Path(f"/proc/{worker}/limits").read_text()
+    files = int(re.search(r"Max open files\s+(\d+)", limits).group(1))
+    idle = [socket.create_connection(("127.0.0.1", strict.port), timeout=5) for _ in range(2 * files + 100)]
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", strict.port, timeout=3)
+        connection.request("POST", "/invocations", body=CSV_ROW, headers={"Content-Type": "text/csv"})
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_every_reply_names_the_endpoint(blue_only: EndpointProcess) -> None:
+    assert call(blue_only, "GET", "/ping")[2]["x-mlops-endpoint"] == NAME
+    assert invoke(blue_only, b"1,2", "text/csv")[2]["x-mlops-endpoint"] == NAME
+    assert call(blue_only, "GET", "/nowhere")[2]["x-mlops-endpoint"] == NAME
+
+
+def test_pipelined_requests_are_answered_in_order(blue_only: EndpointProcess) -> None:
+    row = CSV_ROW.encode()
+    post = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s"
+    requests = post % (len(row), row) + b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" + post % (3, b"1,2")
+    with socket.create_connection(("127.0.0.1", blue_only.port), timeout=5) as sock:
+        sock.sendall(requests + b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert re.findall(rb"HTTP/1.1 (\d{3}) ", received) == [b"200", b"404", b"400", b"200"]

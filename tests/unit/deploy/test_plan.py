@@ -52,3 +52,12 @@ def test_endpoint_not_in_service_is_a_change() -> None:
     cfg = pinned_prod()
     live = replace(live_matching(cfg), status="OutOfService")
     assert [c.field for c in diff(cfg, live)] == ["endpoint.status"]
+
+
+def test_an_endpoint_that_cannot_serve_shows_why() -> None:
+    cfg = pinned_prod()
+    reason = "variant 'AllTraffic' failed to load: ArtifactError: model folder lacks model.joblib"
+    live = replace(live_matching(cfg), status="Failed", failure_reason=reason)
+    text = render_text("prod", "churn-prod", live, diff(cfg, live))
+    assert "~ endpoint.status: Failed → InService" in text and f"({reason})" in text
+    assert f"Why it is not in service: {reason}" in render_markdown("prod", "churn-prod", live, diff(cfg, live))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from deploy.artifacts import file_sha256, pack_model_dir
 from deploy.errors import DeployError
-from deploy.local.model_store import prune, unpack_verified
+from deploy.local.model_store import ensure_unpacked, prune, unpack_verified
 
 
 def archive(tmp_path: Path) -> Path:
@@ -56,3 +57,25 @@ def test_links_are_refused(tmp_path: Path) -> None:
         tar.addfile(info)
     with pytest.raises(DeployError, match="only plain files"):
         unpack_verified(path, file_sha256(path), tmp_path / "models", "green")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        (lambda folder: shutil.rmtree(folder), "the folder is missing"),
+        (lambda folder: (folder / "model.joblib").write_bytes(b"other"), "model.joblib differs from the archive"),
+        (lambda folder: (folder / "model.joblib").unlink(), "model.joblib is missing"),
+        (lambda folder: (folder / "extra.py").write_text("x"), "extra.py is not in the archive"),
+    ],
+    ids=["missing", "changed", "file removed", "file added"],
+)
+def test_a_changed_folder_is_unpacked_again(tmp_path: Path, tamper, problem: str) -> None:
+    path = archive(tmp_path)
+    folder = unpack_verified(path, file_sha256(path), tmp_path / "models", "blue")
+    assert ensure_unpacked(path, file_sha256(path), tmp_path / "models", "blue") == (folder, None)
+    tamper(folder)
+    again, repaired = ensure_unpacked(path, file_sha256(path), tmp_path / "models", "blue")
+    assert again == folder and repaired is not None and problem in repaired
+    assert sorted(p.name for p in folder.iterdir()) == ["model.joblib"]
+    assert (folder / "model.joblib").read_bytes() == b"bytes"
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [folder.name]  # no stale copy left behind
