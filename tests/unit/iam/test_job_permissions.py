@@ -4,85 +4,102 @@ The calls are recorded while the job's `mlops` commands (read from the workflow 
 against moto in every situation they can meet, mapped to IAM requests (the call's own
 action and resource, tags on create, passed roles, and what services check with other
 principals), and evaluated against the role the job assumes (found through
-scripts/bootstrap.sh and the stack's outputs), resolved for a sample account.
+scripts/bootstrap.sh and the stack's outputs), resolved for a sample account. A template
+copy with one needed action removed, or one unused action added, must fail.
 """
 
 from __future__ import annotations
 
-import shutil
-from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from deploy.bootstrap import template as cfn
 from deploy.bootstrap.roles import Role, roles
 
-from .actions import Need
 from .checker import denials, unused_grants
 from .conftest import TARGET
-from .evidence import job_needs
-from .jobs import Job, jobs_with_roles, role_outputs
-
-JOBS = {job.label: job for job in jobs_with_roles()}
-
-
-@cache
-def outputs() -> dict[str, str]:
-    return cfn.outputs(cfn.load(), TARGET)
-
-
-def evidence(label: str) -> tuple[tuple[Need, ...], tuple[str, ...]]:
-    return _evidence(tuple(JOBS[label].commands))
-
-
-@cache
-def _evidence(commands: tuple) -> tuple[tuple[Need, ...], tuple[str, ...]]:
-    """Keyed by the commands: jobs that run the same commands (ci and drift plans) are run once."""
-    job = next(j for j in JOBS.values() if tuple(j.commands) == commands)
-    needs, unknown = job_needs(job, TARGET, outputs())
-    return tuple(needs), tuple(unknown)
-
-
-@cache
-def variable_roles() -> dict[tuple[str, str | None], str]:
-    """(variable, environment) → role name for project `mlops`, from bootstrap.sh's dry run."""
-    return {key: arn.rsplit("/", 1)[-1] for key, arn in role_outputs().items() if ":role/" in arn}
-
-
-def role_of(job: Job, template_roles: dict[str, Role]) -> Role:
-    key = (job.role_variable, job.environment)
-    if key not in variable_roles():
-        key = (job.role_variable, None)
-    assert key in variable_roles(), f"{job.label}: scripts/bootstrap.sh sets no {job.role_variable} for it"
-    name = variable_roles()[key].replace("mlops-", f"{TARGET.parameters['ProjectName']}-", 1)
-    (role,) = [r for r in template_roles.values() if r.name == name]
-    return role
+from .evidence import JOBS, evidence, needs_by_role, role_of
 
 
 @pytest.mark.parametrize("label", sorted(JOBS))
 def test_the_role_allows_every_call_the_job_makes(label: str) -> None:
     template_roles = roles(TARGET)
-    job = JOBS[label]
     needs, unknown = evidence(label)
     assert not unknown, f"calls with no entry in the Service Authorization Reference: {unknown}"
-    found = denials(label, role_of(job, template_roles), needs, template_roles)
+    found = denials(label, role_of(JOBS[label], template_roles), needs, template_roles)
     assert not found, "\n".join(str(d) for d in found)
-
-
-def all_requests(template_roles: dict[str, Role]) -> dict[str, list]:
-    """Role logical id → every request made with it, by its jobs or by services on its behalf."""
-    by_role: dict[str, list] = {r: [] for r in template_roles}
-    for label, job in JOBS.items():
-        caller = role_of(job, template_roles)
-        for need in evidence(label)[0]:
-            owner = caller if need.principal == "caller" else next(r for r in template_roles.values() if r.arn == need.principal)
-            by_role[owner.logical_id].append(need)
-    return by_role
 
 
 def test_no_role_is_granted_what_nothing_calls() -> None:
     template_roles = roles(TARGET)
-    requests = all_requests(template_roles)
-    unused = [line for role in template_roles.values() for line in unused_grants(role, requests[role.logical_id])]
+    needs = needs_by_role(template_roles)
+    unused = [line for role in template_roles.values() for line in unused_grants(role, needs[role.logical_id])]
     assert not unused, "granted but never needed:\n" + "\n".join(unused)
+
+
+def edited_copy(tmp_path: Path, resource: str, sid: str, change: Any) -> dict[str, Role]:
+    """The roles of a temporary copy of the template in which `change` edited one statement."""
+    template = cfn.load()
+    props = template["Resources"][resource]["Properties"]
+    documents = [props["PolicyDocument"]] if "PolicyDocument" in props else [p["PolicyDocument"] for p in props["Policies"]]
+    (statement,) = [s for d in documents for s in d["Statement"] if s.get("Sid") == sid]
+    change(statement)
+    for document in documents:
+        document["Statement"] = [s for s in document["Statement"] if s["Action"]]
+    copy = tmp_path / "bootstrap.yaml"
+    copy.write_text(yaml.safe_dump(template, sort_keys=False))
+    return roles(TARGET, cfn.load(copy))
+
+
+def remove(action: str) -> Any:
+    def change(statement: dict[str, Any]) -> None:
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        assert action in actions
+        statement["Action"] = [a for a in actions if a != action]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("resource", "sid", "action", "label", "role", "resource_arn"),
+    [
+        ("TrainingRole", "RegisterVersions", "sagemaker:UpdateModelPackage", "train.yml/train", "TrainingRole",
+         "model-package/churn-classifier/"),
+        ("TrainingRole", "ReadStepJobs", "sagemaker:DescribeTrainingJob", "train.yml/train", "TrainingRole",
+         "training-job/pipelines-"),
+        ("EndpointDeployPolicy", "RollbackAlarms", "cloudwatch:TagResource", "deploy.yml/prod", "ProductionDeployRole",
+         "alarm:churn-prod-5xx"),
+        ("SageMakerExecutionRole", "ReadRollbackAlarms", "cloudwatch:DescribeAlarms", "deploy.yml/prod",
+         "SageMakerExecutionRole", "alarm:churn-prod-5xx"),
+        ("EndpointDeployPolicy", "TargetTrackingAlarms", "cloudwatch:PutMetricAlarm", "deploy.yml/staging",
+         "StagingDeployRole", "alarm:TargetTracking-endpoint/churn-staging/variant/AllTraffic-AlarmHigh-"),
+    ],
+)
+def test_a_template_without_a_needed_action_fails_naming_job_role_action_and_resource(
+    tmp_path: Path, resource: str, sid: str, action: str, label: str, role: str, resource_arn: str
+) -> None:
+    template_roles = edited_copy(tmp_path, resource, sid, remove(action))
+    found = denials(label, role_of(JOBS[label], template_roles), evidence(label)[0], template_roles)
+    assert found, f"removing {action} from {resource}/{sid} went unnoticed"
+    messages = [str(d) for d in found]
+    assert all(d.need.action == action for d in found), messages
+    assert any(
+        m.startswith(f"{label}: role {role} may not call {action} on arn:aws:") and resource_arn in m for m in messages
+    ), messages
+
+
+def test_a_template_granting_an_unused_action_fails(tmp_path: Path) -> None:
+    def add_delete_endpoint(statement: dict[str, Any]) -> None:
+        statement["Action"] = [*statement["Action"], "sagemaker:DeleteEndpoint"]
+
+    template_roles = edited_copy(tmp_path, "EndpointDeployPolicy", "ManageEndpoints", add_delete_endpoint)
+    needs = needs_by_role(template_roles)
+    unused = [line for r in template_roles.values() for line in unused_grants(r, needs[r.logical_id])]
+    endpoint = "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/churn-*"
+    assert sorted(unused) == [
+        f"ProductionDeployRole (EndpointDeployPolicy/ManageEndpoints): sagemaker:DeleteEndpoint on {endpoint}",
+        f"StagingDeployRole (EndpointDeployPolicy/ManageEndpoints): sagemaker:DeleteEndpoint on {endpoint}",
+    ]
