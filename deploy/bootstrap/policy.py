@@ -152,4 +152,3 @@ def evaluate(statements: Iterable[Mapping[str, Any]], request: Request) -> Decis
     if allowed_by:
         return Decision(True, f"allowed by {allowed_by}")
     return Decision(False, "no statement allows it")
-

@@ -68,7 +68,9 @@ class Resolver:
         self.target = target
         self.resources: dict[str, Any] = template.get("Resources", {})
         self.parameters = self._parameters()
-        self.conditions = {name: self.value(c, f"Conditions.{name}") for name, c in template.get("Conditions", {}).items()}
+        self.conditions = {
+            name: self.value(c, f"Conditions.{name}") for name, c in template.get("Conditions", {}).items()
+        }
 
     def _parameters(self) -> dict[str, str]:
         declared = self.template.get("Parameters", {})

@@ -1,4 +1,4 @@
-"""Runs a job's commands in each of its situations, each in a fresh moto account, and lists its IAM needs (test side)."""
+"""Runs a job's commands in each of its situations, each in a fresh moto account; lists its IAM needs (test side)."""
 
 from __future__ import annotations
 

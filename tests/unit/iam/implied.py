@@ -32,8 +32,8 @@ from .actions import Need, tag_context
 from .recorder import Call
 
 SAGEMAKER = "sagemaker.amazonaws.com"
+AAS_SAGEMAKER = "sagemaker.application-autoscaling.amazonaws.com"
 SAMPLE_UUID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-
 
 
 class Lookup(Protocol):
@@ -59,7 +59,10 @@ class Implied:
         why = f"{call.service}.{call.operation}"
         yield from self.tags_on_create(call, why)
         yield from self.pass_role(call, why)
-        if (call.service, call.operation) == ("sagemaker", "CreateModelPackage") and "ModelPackageGroupName" in call.params:
+        if (call.service, call.operation) == (
+            "sagemaker",
+            "CreateModelPackage",
+        ) and "ModelPackageGroupName" in call.params:
             version = self.arn("sagemaker", f"model-package/{call.params['ModelPackageGroupName']}/1")
             yield Need("caller", "sagemaker:CreateModelPackage", version, (), f"{why}: the new version")
         if call.service == "application-autoscaling":
@@ -78,7 +81,9 @@ class Implied:
             kind = re.sub(r"(?<!^)(?=[A-Z])", "-", call.operation.removeprefix("Create")).lower()
             name = call.params.get(f"{call.operation.removeprefix('Create')}Name")
             if name:
-                yield Need("caller", "sagemaker:AddTags", self.arn("sagemaker", f"{kind}/{name}"), context, f"{why} with Tags")
+                yield Need(
+                    "caller", "sagemaker:AddTags", self.arn("sagemaker", f"{kind}/{name}"), context, f"{why} with Tags"
+                )
         if (call.service, call.operation) == ("cloudwatch", "PutMetricAlarm"):
             alarm = self.arn("cloudwatch", f"alarm:{call.params['AlarmName']}")
             yield Need("caller", "cloudwatch:TagResource", alarm, context, f"{why} with Tags")
@@ -94,13 +99,16 @@ class Implied:
         if call.params.get("ServiceNamespace") != "sagemaker" or not resource_id.startswith("endpoint/"):
             return
         endpoint = self.arn("sagemaker", f"endpoint/{resource_id.split('/')[1]}")
-        alarms = [self.arn("cloudwatch", f"alarm:TargetTracking-{resource_id}-Alarm{k}-{SAMPLE_UUID}") for k in ("High", "Low")]
+        alarms = [
+            self.arn("cloudwatch", f"alarm:TargetTracking-{resource_id}-Alarm{k}-{SAMPLE_UUID}")
+            for k in ("High", "Low")
+        ]
         if call.operation == "RegisterScalableTarget":
             because = f"{why}: Application Auto Scaling checks the caller"
             yield Need("caller", "sagemaker:DescribeEndpoint", endpoint, (), because)
             yield Need("caller", "sagemaker:UpdateEndpointWeightsAndCapacities", endpoint, (), because)
-            slr = "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
-            context = (("iam:AWSServiceName", ("sagemaker.application-autoscaling.amazonaws.com",)),)
+            slr = f"role/aws-service-role/{AAS_SAGEMAKER}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+            context = (("iam:AWSServiceName", (AAS_SAGEMAKER,)),)
             yield Need("caller", "iam:CreateServiceLinkedRole", self.arn("iam", slr, region=False), context, because)
         verbs = {
             "PutScalingPolicy": ("PutMetricAlarm", "DescribeAlarms"),
@@ -109,7 +117,9 @@ class Implied:
         }.get(call.operation, ())
         for verb in verbs:
             for alarm in alarms:
-                yield Need("caller", f"cloudwatch:{verb}", alarm, (), f"{why}: its target-tracking alarms, as the caller")
+                yield Need(
+                    "caller", f"cloudwatch:{verb}", alarm, (), f"{why}: its target-tracking alarms, as the caller"
+                )
 
     def endpoint_role(self, call: Call, why: str) -> Iterator[Need]:
         config = self.lookup.endpoint_config(call.params["EndpointConfigName"])
@@ -120,16 +130,25 @@ class Implied:
             rollback = call.params.get("DeploymentConfig", {}).get("AutoRollbackConfiguration", {})
             for alarm in rollback.get("Alarms", []):
                 arn = self.arn("cloudwatch", f"alarm:{alarm['AlarmName']}")
-                yield Need(role, "cloudwatch:DescribeAlarms", arn, (), f"{why}: SageMaker reads rollback alarms as the execution role")
+                yield Need(
+                    role,
+                    "cloudwatch:DescribeAlarms",
+                    arn,
+                    (),
+                    f"{why}: SageMaker reads rollback alarms as the execution role",
+                )
             because = f"{why}: serving {variant['ModelName']} as the execution role"
             for container in model.get("Containers") or [model["PrimaryContainer"]]:
                 yield from self.container(role, container, because)
-            yield from self.job_side(role, f"/aws/sagemaker/Endpoints/{endpoint}", f"{variant['VariantName']}/i-0123456789abcdef0", because)
+            yield from self.job_side(
+                role, f"/aws/sagemaker/Endpoints/{endpoint}", f"{variant['VariantName']}/i-0123456789abcdef0", because
+            )
         capture = config.get("DataCaptureConfig")
         if capture and capture.get("EnableCapture", True):
             for variant in config["ProductionVariants"]:
                 role = self.lookup.model(variant["ModelName"])["ExecutionRoleArn"]
-                key = f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/{variant['VariantName']}/2026/01/01/00/capture.jsonl"
+                where = f"{endpoint}/{variant['VariantName']}/2026/01/01/00/capture.jsonl"
+                key = f"{capture['DestinationS3Uri'].rstrip('/')}/{where}"
                 yield from self.s3(role, "s3:PutObject", key, f"{why}: data capture as the execution role")
 
     def container(self, role: str, container: dict[str, Any], because: str) -> Iterator[Need]:
@@ -175,4 +194,6 @@ class Implied:
         role = pipeline["RoleArn"]
         definition = json.loads(pipeline["PipelineDefinition"])
         parameters = {p["Name"]: p["Value"] for p in call.params.get("PipelineParameters", [])}
-        yield from step_needs(self, role, definition, parameters, f"{why}: SageMaker Pipelines runs the steps as {role}")
+        yield from step_needs(
+            self, role, definition, parameters, f"{why}: SageMaker Pipelines runs the steps as {role}"
+        )

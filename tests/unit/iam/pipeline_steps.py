@@ -74,7 +74,13 @@ def step_needs(
         verb = "Training" if step["Type"] == "Training" else "Processing"
         yield Need(role, f"sagemaker:Create{verb}Job", job, (), because)
         yield Need(role, f"sagemaker:Describe{verb}Job", job, (), because)
-        yield Need(role, "iam:PassRole", arguments["RoleArn"], (("iam:PassedToService", ("sagemaker.amazonaws.com",)),), because)
+        yield Need(
+            role,
+            "iam:PassRole",
+            arguments["RoleArn"],
+            (("iam:PassedToService", ("sagemaker.amazonaws.com",)),),
+            because,
+        )
         yield from _job_side(implied, role, step["Type"], arguments, name, because)
 
 

@@ -27,8 +27,12 @@ EXTRA_ALARM = """  - name: churn-{env}-4xx
 
 # Autoscaling, data capture, one superseded config kept, and an extra alarm, in both environments.
 FEATURES = [
-    ("staging.yaml", "  instance_count: 1\n", "  instance_count: 1\n  keep_previous: 1\n"
-     "  autoscaling: {enabled: true, min_capacity: 1, max_capacity: 2}\n  data_capture: {enabled: true}\n"),
+    (
+        "staging.yaml",
+        "  instance_count: 1\n",
+        "  instance_count: 1\n  keep_previous: 1\n"
+        "  autoscaling: {enabled: true, min_capacity: 1, max_capacity: 2}\n  data_capture: {enabled: true}\n",
+    ),
     ("prod.yaml", "  instance_count: 2\n", "  instance_count: 2\n  keep_previous: 1\n"),
     ("prod.yaml", "  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true"),
     ("prod.yaml", "  autoscaling:\n    enabled: false", "  autoscaling:\n    enabled: true"),

@@ -44,7 +44,9 @@ def edited_copy(tmp_path: Path, resource: str, sid: str, change: Any) -> dict[st
     """The roles of a temporary copy of the template in which `change` edited one statement."""
     template = cfn.load()
     props = template["Resources"][resource]["Properties"]
-    documents = [props["PolicyDocument"]] if "PolicyDocument" in props else [p["PolicyDocument"] for p in props["Policies"]]
+    documents = (
+        [props["PolicyDocument"]] if "PolicyDocument" in props else [p["PolicyDocument"] for p in props["Policies"]]
+    )
     (statement,) = [s for d in documents for s in d["Statement"] if s.get("Sid") == sid]
     change(statement)
     for document in documents:
@@ -66,16 +68,46 @@ def remove(action: str) -> Any:
 @pytest.mark.parametrize(
     ("resource", "sid", "action", "label", "role", "resource_arn"),
     [
-        ("TrainingRole", "RegisterVersions", "sagemaker:UpdateModelPackage", "train.yml/train", "TrainingRole",
-         "model-package/churn-classifier/"),
-        ("TrainingRole", "ReadStepJobs", "sagemaker:DescribeTrainingJob", "train.yml/train", "TrainingRole",
-         "training-job/pipelines-"),
-        ("EndpointDeployPolicy", "RollbackAlarms", "cloudwatch:TagResource", "deploy.yml/prod", "ProductionDeployRole",
-         "alarm:churn-prod-5xx"),
-        ("SageMakerExecutionRole", "ReadRollbackAlarms", "cloudwatch:DescribeAlarms", "deploy.yml/prod",
-         "SageMakerExecutionRole", "alarm:churn-prod-5xx"),
-        ("EndpointDeployPolicy", "TargetTrackingAlarms", "cloudwatch:PutMetricAlarm", "deploy.yml/staging",
-         "StagingDeployRole", "alarm:TargetTracking-endpoint/churn-staging/variant/AllTraffic-AlarmHigh-"),
+        (
+            "TrainingRole",
+            "RegisterVersions",
+            "sagemaker:UpdateModelPackage",
+            "train.yml/train",
+            "TrainingRole",
+            "model-package/churn-classifier/",
+        ),
+        (
+            "TrainingRole",
+            "ReadStepJobs",
+            "sagemaker:DescribeTrainingJob",
+            "train.yml/train",
+            "TrainingRole",
+            "training-job/pipelines-",
+        ),
+        (
+            "EndpointDeployPolicy",
+            "RollbackAlarms",
+            "cloudwatch:TagResource",
+            "deploy.yml/prod",
+            "ProductionDeployRole",
+            "alarm:churn-prod-5xx",
+        ),
+        (
+            "SageMakerExecutionRole",
+            "ReadRollbackAlarms",
+            "cloudwatch:DescribeAlarms",
+            "deploy.yml/prod",
+            "SageMakerExecutionRole",
+            "alarm:churn-prod-5xx",
+        ),
+        (
+            "EndpointDeployPolicy",
+            "TargetTrackingAlarms",
+            "cloudwatch:PutMetricAlarm",
+            "deploy.yml/staging",
+            "StagingDeployRole",
+            "alarm:TargetTracking-endpoint/churn-staging/variant/AllTraffic-AlarmHigh-",
+        ),
     ],
 )
 def test_a_template_without_a_needed_action_fails_naming_job_role_action_and_resource(

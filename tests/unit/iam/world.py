@@ -28,7 +28,9 @@ from deploy.cli.app import main
 from .jobs import Command, Job
 from .recorder import Call, CallRecorder
 
-EVALUATION = {"binary_classification_metrics": {"auc": {"value": 0.9}, "f1": {"value": 0.7}, "accuracy": {"value": 0.8}}}
+EVALUATION = {
+    "binary_classification_metrics": {"auc": {"value": 0.9}, "f1": {"value": 0.7}, "accuracy": {"value": 0.8}}
+}
 POOR = {"binary_classification_metrics": {"auc": {"value": 0.6}, "f1": {"value": 0.4}, "accuracy": {"value": 0.6}}}
 STEP_OUTPUT = re.compile(r"@steps\.([\w-]+)\.outputs\.([\w-]+)@")
 
@@ -65,14 +67,16 @@ class World:
 
     # ------------------------------------------------------------ running jobs
 
-    def run(self, job: Job, *, record: bool = True) -> list[Call]:
-        """Run the job's commands in order; the calls they made (empty when not recording)."""
+    def run(self, job: Job) -> list[Call]:
+        """Run the job's commands in order, recording; the calls they made."""
         outputs: dict[str, dict[str, str]] = {}
         start = len(self.recorder.calls)
         for command in job.commands:
             argv = [STEP_OUTPUT.sub(lambda m: outputs.get(m.group(1), {}).get(m.group(2), ""), a) for a in command.argv]
-            argv = [a.replace("@RUNNER_TEMP@", str(self.tmp)).replace("@GITHUB_WORKSPACE@", str(self.root)) for a in argv]
-            code = self._invoke_cli(command, argv, outputs, record)
+            argv = [
+                a.replace("@RUNNER_TEMP@", str(self.tmp)).replace("@GITHUB_WORKSPACE@", str(self.root)) for a in argv
+            ]
+            code = self._invoke_cli(command, argv, outputs)
             # 9 (gate said no) and 10 (changes found) are outcomes a job reports, not a broken path.
             if code == self.expect_exit:
                 break  # the workflow stops at a failed step
@@ -80,15 +84,12 @@ class World:
                 raise AssertionError(f"{job.label}: mlops {' '.join(argv)} exited {code} (allowed {command.allowed})")
         return self.recorder.calls[start:]
 
-    def _invoke_cli(self, command: Command, argv: list[str], outputs: dict[str, dict[str, str]], record: bool) -> int:
+    def _invoke_cli(self, command: Command, argv: list[str], outputs: dict[str, dict[str, str]]) -> int:
         output_file = self.tmp / f"github-output-{len(outputs)}-{command.step_id}"
         output_file.write_text("")
         os.environ["GITHUB_OUTPUT"] = str(output_file)
         try:
-            if record:
-                with self.recorder.recording():
-                    code = main(argv)
-            else:
+            with self.recorder.recording():
                 code = main(argv)
         finally:
             del os.environ["GITHUB_OUTPUT"]
@@ -137,8 +138,14 @@ class World:
             resource = "training-job" if kind == "TrainingJob" else "processing-job"
             job = f"{arn}:{resource}/{self.job_name(execution, step)}"
             if step == self.failing_step:
-                steps.append({"StepName": step, "StepStatus": "Failed", "FailureReason": "AlgorithmError: bad data",
-                              "Metadata": {kind: {"Arn": job}}})
+                steps.append(
+                    {
+                        "StepName": step,
+                        "StepStatus": "Failed",
+                        "FailureReason": "AlgorithmError: bad data",
+                        "Metadata": {kind: {"Arn": job}},
+                    }
+                )
                 break
             steps.append({"StepName": step, "StepStatus": "Succeeded", "Metadata": {kind: {"Arn": job}}})
         return {"PipelineExecutionSteps": steps}
@@ -166,7 +173,9 @@ class World:
             "ProcessingJobStatus": "Failed",
             "FailureReason": "AlgorithmError: bad data",
             "ExitMessage": "column 'age' has values below 18",
-            "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}},
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
+            },
             "AppSpecification": {"ImageUri": "image"},
             "RoleArn": self.outputs["SageMakerExecutionRoleArn"],
             "CreationTime": "2026-01-01T00:00:00Z",
