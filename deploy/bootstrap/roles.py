@@ -18,6 +18,7 @@ from deploy.bootstrap.template import Target, TemplateError, load, resolve
 class Statement:
     policy: str  # the inline policy's name or the managed policy's logical id
     body: dict[str, Any]
+    why: str = ""  # from the owning resource's Metadata.Reasons, keyed by Sid
 
     @property
     def sid(self) -> str:
@@ -44,13 +45,18 @@ class Role:
         return evaluate([s.body for s in self.statements], request)
 
 
-def _managed_policies(resources: dict[str, Any], target: Target) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Managed policy ARN → (logical id, document), as `Ref` resolves them."""
+def _statements(policy: str, document: dict[str, Any], resource: dict[str, Any]) -> list[Statement]:
+    reasons = resource.get("Metadata", {}).get("Reasons", {})
+    return [Statement(policy, body, reasons.get(body.get("Sid", ""), "")) for body in document["Statement"]]
+
+
+def _managed_policies(resources: dict[str, Any], target: Target) -> dict[str, list[Statement]]:
+    """Managed policy ARN (as `Ref` resolves it) → its statements."""
     found = {}
     for name, resource in resources.items():
         if resource["Type"] == "AWS::IAM::ManagedPolicy":
             arn = f"arn:{target.partition}:iam::{target.account}:policy/{target.stack_name}-{name}"
-            found[arn] = (name, resource["Properties"]["PolicyDocument"])
+            found[arn] = _statements(name, resource["Properties"]["PolicyDocument"], resource)
     return found
 
 
@@ -64,15 +70,14 @@ def roles(target: Target, template: dict[str, Any] | None = None) -> dict[str, R
             continue
         props = resource["Properties"]
         statements = [
-            Statement(policy["PolicyName"], body)
+            s
             for policy in props.get("Policies", [])
-            for body in policy["PolicyDocument"]["Statement"]
+            for s in _statements(policy["PolicyName"], policy["PolicyDocument"], resource)
         ]
         for arn in props.get("ManagedPolicyArns", []):
             if arn not in managed:
                 raise TemplateError(f"{logical_id}: managed policy {arn} is not in the template")
-            name, document = managed[arn]
-            statements += [Statement(name, body) for body in document["Statement"]]
+            statements += managed[arn]
         found[logical_id] = Role(
             logical_id=logical_id,
             name=props["RoleName"],
