@@ -10,7 +10,7 @@ from deploy.bootstrap.template import Target, load, outputs
 
 WORKFLOWS = Path(__file__).resolve().parents[3] / ".github" / "workflows"
 # Set by the adopter, not by the stack (the promotion GitHub App, see the README).
-NOT_FROM_THE_STACK = {"PROMOTION_APP_ID"}
+NOT_FROM_THE_STACK = {"PROMOTION_APP_CLIENT_ID"}
 
 
 def dry_run(repo: Path) -> str:

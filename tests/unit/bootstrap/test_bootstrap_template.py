@@ -66,10 +66,10 @@ def test_plan_role_trusts_its_workflows_and_is_read_only(resources):
     }
     props = resources["PlanRole"]["Properties"]
     assert "Policies" not in props
-    assert props["ManagedPolicyArns"] == [{"Ref": "EndpointReadPolicy"}]
+    assert props["ManagedPolicyArns"] == [{"Ref": "EndpointReadPolicy"}, {"Ref": "PriceListReadPolicy"}]
     read_only = ("Describe", "List", "Get", "Filter")
     for name, statement in statements(resources):
-        if name == "EndpointReadPolicy":
+        if name in ("EndpointReadPolicy", "PriceListReadPolicy"):
             for action in actions(statement):
                 assert action.split(":")[1].startswith(read_only), action
 

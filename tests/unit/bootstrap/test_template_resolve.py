@@ -37,7 +37,7 @@ def test_role_trust_is_resolved_with_workflow_and_repository():
 
 def test_managed_policies_are_attached_with_their_statements():
     plan = roles(TARGET)["PlanRole"]
-    assert {s.policy for s in plan.statements} == {"EndpointReadPolicy"}
+    assert {s.policy for s in plan.statements} == {"EndpointReadPolicy", "PriceListReadPolicy"}
     (read,) = [s for s in plan.statements if s.sid == "ReadEndpoints"]
     assert "arn:aws:sagemaker:us-east-2:111122223333:endpoint/churn-*" in read.resources()
 

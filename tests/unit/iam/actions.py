@@ -34,6 +34,7 @@ PREFIX = {  # botocore service name → IAM service prefix
     "iam": "iam",
     "sts": "sts",
     "ecr": "ecr",
+    "pricing": "pricing",
 }
 RENAMED = {  # (service, operation) → IAM action, where the two differ
     ("s3", "HeadBucket"): "s3:ListBucket",
@@ -128,6 +129,9 @@ class Naming:
             self.unknown.append(f"{call.service}.{call.operation} → {action}")
             return []
         context = tag_context(call.params.get("Tags"))
+        if call.service == "sagemaker" and "ModelApprovalStatus" in call.params:
+            # The status a registry write sets is a condition key: policies may limit it.
+            context += (("sagemaker:ModelApprovalStatus", (call.params["ModelApprovalStatus"],)),)
         why = f"{call.service}.{call.operation}"
         return [Need("caller", action, arn, context, why) for arn in self.resources(action, call.params)]
 

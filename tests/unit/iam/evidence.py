@@ -21,7 +21,7 @@ from .conftest import TARGET
 from .implied import Implied
 from .jobs import Job, jobs_with_roles, role_outputs
 from .recorder import CallRecorder
-from .scenarios import situations
+from .scenarios import served_first, situations
 from .world import MotoLookup, World
 
 REPO = Path(__file__).resolve().parents[3]
@@ -58,6 +58,7 @@ def job_needs(job: Job, target: Target, outputs: dict[str, str]) -> tuple[list[N
     for situation in situations(job):
         with fresh_world(target, outputs) as world:
             situation(world)
+            served_first(world, job)
             calls = world.run(job)
             implied = Implied(target, MotoLookup(world))
             for call in calls:

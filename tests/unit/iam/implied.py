@@ -14,7 +14,8 @@ A small, documented mapping of what AWS checks besides the action named after th
 - the endpoint's execution role: during a deployment with `AutoRollbackConfiguration`
   SageMaker reads the alarms with it; while serving it pulls the image, reads the model data
   and the code, writes logs, metrics and data capture.
-- the pipeline's role: SageMaker Pipelines starts and describes each step's job
+- the pipeline's role: SageMaker Pipelines starts, describes and (when the execution is
+  stopped) stops each step's job
   (`pipelines-<execution>-<step>-<suffix>`) with it, passes it to the job, and the job pulls
   its image, reads its inputs and writes its outputs, logs and metrics with it.
 """
@@ -71,6 +72,8 @@ class Implied:
             yield from self.endpoint_role(call, why)
         if (call.service, call.operation) == ("sagemaker", "StartPipelineExecution"):
             yield from self.pipeline_role(call, why)
+        if (call.service, call.operation) == ("sagemaker", "StopPipelineExecution"):
+            yield from self.stopping(call, why)
 
     def tags_on_create(self, call: Call, why: str) -> Iterator[Need]:
         tags = call.params.get("Tags")
@@ -197,3 +200,15 @@ class Implied:
         yield from step_needs(
             self, role, definition, parameters, f"{why}: SageMaker Pipelines runs the steps as {role}"
         )
+
+    def stopping(self, call: Call, why: str) -> Iterator[Need]:
+        from .pipeline_steps import STEP_KINDS, job_name
+
+        name = call.params["PipelineExecutionArn"].split(":pipeline/", 1)[1].split("/", 1)[0]
+        pipeline = self.lookup.pipeline(name)
+        role = pipeline["RoleArn"]
+        for step in json.loads(pipeline["PipelineDefinition"])["Steps"]:
+            kind = STEP_KINDS[step["Type"]]
+            verb = "Training" if step["Type"] == "Training" else "Processing"
+            job = self.arn("sagemaker", f"{kind}/{job_name(step['Name'])}")
+            yield Need(role, f"sagemaker:Stop{verb}Job", job, (), f"{why}: SageMaker stops the running step as {role}")

@@ -32,6 +32,7 @@ class Command:
     step_id: str  # the step's id (or its position) so later steps can read its outputs
     argv: tuple[str, ...]  # after `mlops`; may hold `@steps.<id>.outputs.<name>@` and `@RUNNER_TEMP@`
     allowed: tuple[int, ...] = (0,)  # exit codes the step accepts (`|| test $? -eq N`)
+    condition: str = ""  # the step's `if:`, evaluated by `World` as the runner would
 
 
 @dataclass
@@ -115,8 +116,9 @@ def _commands(steps: list[dict[str, Any]], matrix: dict[str, Any]) -> list[Comma
         env = {k: _placeholders(str(v), matrix) for k, v in (step.get("env") or {}).items()}
         step_id = step.get("id", f"step{position}")
         allowed = (0, *(int(n) for n in re.findall(r"\|\|\s*test \$\? -eq (\d+)", script)))
+        condition = str(step.get("if", ""))
         for argv in _words(_expand(script, matrix), env):
-            commands.append(Command(step_id, tuple(argv), allowed))
+            commands.append(Command(step_id, tuple(argv), allowed, condition))
     return commands
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from deploy.cli.app import main
 
 from .jobs import Job
-from .world import POOR, World
+from .world import GITHUB_ONLY, POOR, World
 
 EXTRA_ALARM = """  - name: churn-{env}-4xx
     metric: Invocation4XXErrors
@@ -69,8 +69,18 @@ def train_and_promote(world: World) -> None:
 
 
 def deploy_all(world: World) -> None:
-    for env in ("staging", "prod"):
-        _ok(["deploy", "--env", env, "--backend", "sagemaker"])
+    _ok(["deploy", "--env", "staging", "--backend", "sagemaker"])
+    _ok(["smoke", "--env", "staging", "--backend", "sagemaker", "--record"])
+    _ok(["deploy", "--env", "prod", "--backend", "sagemaker"])
+
+
+def served_first(world: World, job: Job) -> None:
+    """A job deploying `--after <env>` needs the pin served there first (deployed and smoke-tested)."""
+    for command in job.commands:
+        if "--after" in command.argv:
+            env = command.argv[command.argv.index("--after") + 1]
+            _ok(["deploy", "--env", env, "--backend", "sagemaker"])
+            _ok(["smoke", "--env", env, "--backend", "sagemaker", "--record"])
 
 
 def nothing(world: World) -> None:
@@ -82,6 +92,12 @@ def better_champion(world: World) -> None:
     train_and_promote(world)
     world.evaluation = POOR
     edit(world, [("pipeline.yaml", "    C: 1.0\n", "    C: 0.5\n")])  # the pipeline definition changes
+
+
+def cancelled(world: World) -> None:
+    """The job is cancelled while the pipeline runs: the stop step stops this run's execution."""
+    world.cancel_while_running = True
+    world.expect_exit = 130
 
 
 def failing_step(world: World) -> None:
@@ -121,9 +137,9 @@ Situation = Callable[[World], None]
 
 def situations(job: Job) -> list[Situation]:
     """The situations that take `job`'s commands through each of their AWS paths."""
-    verbs = {command.argv[0] for command in job.commands}
+    verbs = {command.argv[0] for command in job.commands} - GITHUB_ONLY
     if "pipeline" in verbs or "promote" in verbs:
-        return [nothing, better_champion, failing_step]
+        return [nothing, better_champion, failing_step, cancelled]
     if "deploy" in verbs:
         return [first_deploy, new_version, new_version_with_features]
     if verbs <= {"plan", "smoke"}:

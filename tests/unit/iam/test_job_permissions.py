@@ -70,7 +70,7 @@ def remove(action: str) -> Any:
     [
         (
             "TrainingRole",
-            "RegisterVersions",
+            "RejectCandidates",
             "sagemaker:UpdateModelPackage",
             "train.yml/train",
             "TrainingRole",

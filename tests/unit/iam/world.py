@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ EVALUATION = {
     "binary_classification_metrics": {"auc": {"value": 0.9}, "f1": {"value": 0.7}, "accuracy": {"value": 0.8}}
 }
 POOR = {"binary_classification_metrics": {"auc": {"value": 0.6}, "f1": {"value": 0.4}, "accuracy": {"value": 0.6}}}
+GITHUB_ONLY = {"issue"}  # `mlops issue report` talks to the GitHub API only, never to AWS
 STEP_OUTPUT = re.compile(r"@steps\.([\w-]+)\.outputs\.([\w-]+)@")
 
 
@@ -45,6 +47,7 @@ class World:
         self.runs: dict[str, str] = {}  # training job name → run id
         self.failing_step: str | None = None  # a step that fails in the next execution
         self.expect_exit: int | None = None  # the job's step fails with this exit code, and the job stops
+        self.cancel_while_running = False  # the job is cancelled while its pipeline runs
         self.s3 = boto3.client("s3", region_name=region)
         self.sagemaker = boto3.client("sagemaker", region_name=region)
         self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -54,6 +57,7 @@ class World:
         recorder.script("sagemaker", "DescribeProcessingJob", self._processing_job)
         recorder.script("sagemaker", "DescribePipelineExecution", self._execution)
         recorder.script("sagemaker", "UpdateEndpoint", self._update_endpoint)
+        recorder.script("sagemaker", "StopPipelineExecution", self._stop_execution)
         recorder.script("sagemaker-runtime", "InvokeEndpoint", self._invoke)
 
     def environment(self) -> dict[str, str]:
@@ -63,26 +67,56 @@ class World:
             "AWS_REGION": self.outputs["Region"],
             "SAGEMAKER_ROLE_ARN": self.outputs["SageMakerExecutionRoleArn"],
             "MLOPS_BUCKET": self.bucket,
+            "GITHUB_RUN_ID": "4242",  # marks the executions this run starts (`mlops pipeline stop`)
         }
 
     # ------------------------------------------------------------ running jobs
 
     def run(self, job: Job) -> list[Call]:
-        """Run the job's commands in order, recording; the calls they made."""
+        """Run the job's commands in order, as the runner would, recording; the calls they made."""
+        self.publish()
         outputs: dict[str, dict[str, str]] = {}
-        start = len(self.recorder.calls)
+        start, failed = len(self.recorder.calls), False
         for command in job.commands:
-            argv = [STEP_OUTPUT.sub(lambda m: outputs.get(m.group(1), {}).get(m.group(2), ""), a) for a in command.argv]
-            argv = [
-                a.replace("@RUNNER_TEMP@", str(self.tmp)).replace("@GITHUB_WORKSPACE@", str(self.root)) for a in argv
-            ]
+            if not self._should_run(command, outputs, failed) or command.argv[0] in GITHUB_ONLY:
+                continue
+            argv = self._argv(command, outputs)
             code = self._invoke_cli(command, argv, outputs)
-            # 9 (gate said no) and 10 (changes found) are outcomes a job reports, not a broken path.
+            if failed:
+                continue
             if code == self.expect_exit:
-                break  # the workflow stops at a failed step
-            if code not in (*command.allowed, 9, 10):
+                failed = True  # the runner now skips the steps that need success
+            # 9 (gate said no) and 10 (changes found) are outcomes a job reports, not a broken path.
+            elif code not in (*command.allowed, 9, 10):
                 raise AssertionError(f"{job.label}: mlops {' '.join(argv)} exited {code} (allowed {command.allowed})")
         return self.recorder.calls[start:]
+
+    def _argv(self, command: Command, outputs: dict[str, dict[str, str]]) -> list[str]:
+        """The command line with earlier steps' outputs and the runner's paths filled in."""
+        argv = [STEP_OUTPUT.sub(lambda m: outputs.get(m.group(1), {}).get(m.group(2), ""), a) for a in command.argv]
+        return [a.replace("@RUNNER_TEMP@", str(self.tmp)).replace("@GITHUB_WORKSPACE@", str(self.root)) for a in argv]
+
+    @staticmethod
+    def _should_run(command: Command, outputs: dict[str, dict[str, str]], failed: bool) -> bool:
+        """The step's `if:` for the conditions the workflows use; no `if:` means "on success"."""
+        condition = command.condition
+        if "failure()" in condition or "cancelled()" in condition:
+            return failed
+        if failed:
+            return "always()" in condition
+        for step, name, value in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+) == '([^']*)'", condition):
+            if outputs.get(step, {}).get(name) != value:
+                return False
+        return True
+
+    def publish(self) -> None:
+        """Commit the working tree and call it origin/main: what `--require-current origin/main` compares with."""
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+        if not (self.root / ".git").exists():
+            subprocess.run([*git, "init", "-q", "-b", "main"], cwd=self.root, check=True)
+        subprocess.run([*git, "add", "-A"], cwd=self.root, check=True)
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "state"], cwd=self.root, check=True)
+        subprocess.run([*git, "update-ref", "refs/remotes/origin/main", "HEAD"], cwd=self.root, check=True)
 
     def _invoke_cli(self, command: Command, argv: list[str], outputs: dict[str, dict[str, str]]) -> int:
         output_file = self.tmp / f"github-output-{len(outputs)}-{command.step_id}"
@@ -119,6 +153,9 @@ class World:
     def _steps(self, params: dict[str, Any]) -> dict[str, Any]:
         """All three steps succeeded; their outputs are in S3, where the jobs would have written them."""
         execution = params["PipelineExecutionArn"]
+        if self.cancel_while_running:
+            self._moto_execution(execution).pipeline_execution_status = "Executing"
+            raise KeyboardInterrupt  # what the runner's cancellation does to the step
         run = self._run_id(execution)
         self.runs[self.job_name(execution, "train")] = run
         prefix = f"mlops/runs/{run}"
@@ -195,6 +232,17 @@ class World:
             "PipelineExecutionStatus": "Failed",
             "FailureReason": f"step {self.failing_step} failed",
         }
+
+    def _moto_execution(self, arn: str) -> Any:
+        from moto.sagemaker.models import sagemaker_backends
+        from moto.sagemaker.utils import get_pipeline_execution_from_arn
+
+        return get_pipeline_execution_from_arn(sagemaker_backends[self.account][self.region].pipelines, arn)
+
+    def _stop_execution(self, params: dict[str, Any]) -> dict[str, Any]:
+        """moto has no StopPipelineExecution: the execution is stopping."""
+        self._moto_execution(params["PipelineExecutionArn"]).pipeline_execution_status = "Stopping"
+        return {"PipelineExecutionArn": params["PipelineExecutionArn"]}
 
     def _update_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         """The blue/green update succeeds at once: the endpoint serves the new config."""
