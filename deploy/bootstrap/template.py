@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.nodes import Node, ScalarNode, SequenceNode
 
 TEMPLATE = Path(__file__).with_name("bootstrap.yaml")
 NO_VALUE = object()  # AWS::NoValue: the property or list item is dropped
@@ -23,17 +25,17 @@ class TemplateError(ValueError):
     """The template uses something this resolver does not understand."""
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short forms (!Ref, !Sub, ...) as their long forms."""
+class _CfnConstructor(SafeConstructor):
+    """Reads CloudFormation short forms (!Ref, !Sub, ...) as their long forms."""
 
 
-def _short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
+def _short_form(constructor: SafeConstructor, tag_suffix: str, node: Node) -> dict[str, Any]:
+    if isinstance(node, ScalarNode):
+        value: Any = constructor.construct_scalar(node)
+    elif isinstance(node, SequenceNode):
+        value = constructor.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)
+        value = constructor.construct_mapping(node, deep=True)
     if tag_suffix == "Ref":
         return {"Ref": value}
     if tag_suffix == "GetAtt" and isinstance(value, str):
@@ -41,12 +43,14 @@ def _short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> di
     return {f"Fn::{tag_suffix}": value}
 
 
-_CfnLoader.add_multi_constructor("!", _short_form)
+_CfnConstructor.add_multi_constructor("!", _short_form)
 
 
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
     """The template as data, intrinsic functions in their long form."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    reader = YAML(typ="safe", pure=True)
+    reader.Constructor = _CfnConstructor
+    return reader.load(path.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
