@@ -21,6 +21,8 @@ Required:
   --github-repo REPO               repository name, without the owner
 
 Options:
+  --github-repository-id ID        the repository's numeric id (default: looked up with
+                                   `gh api repos/OWNER/REPO --jq .id`); the roles trust only it
   --project-name NAME              resource prefix and model package group (default: mlops)
   --region REGION                  AWS region (default: $AWS_REGION, else $AWS_DEFAULT_REGION)
   --stack-name NAME                CloudFormation stack (default: <project-name>-github-bootstrap)
@@ -43,12 +45,13 @@ show() {
 }
 
 parse_args() {
-  owner="" repo="" project="mlops" stack="" oidc_arn="" dry_run=0
+  owner="" repo="" repo_id="" project="mlops" stack="" oidc_arn="" dry_run=0
   region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
   while (($#)); do
     case "$1" in
       --github-owner) owner="${2:?--github-owner needs a value}"; shift 2 ;;
       --github-repo) repo="${2:?--github-repo needs a value}"; shift 2 ;;
+      --github-repository-id) repo_id="${2:?--github-repository-id needs a value}"; shift 2 ;;
       --project-name) project="${2:?--project-name needs a value}"; shift 2 ;;
       --region) region="${2:?--region needs a value}"; shift 2 ;;
       --stack-name) stack="${2:?--stack-name needs a value}"; shift 2 ;;
@@ -62,7 +65,22 @@ parse_args() {
   [[ -n "$repo" ]] || die "--github-repo is required (see --help)"
   [[ -n "$region" ]] || die "--region is required when AWS_REGION is not set"
   [[ "$project" =~ ^[a-z][a-z0-9-]{1,19}$ ]] || die "--project-name must match ^[a-z][a-z0-9-]{1,19}$ (SageMaker lower-cases ARNs)"
+  [[ -z "$repo_id" || "$repo_id" =~ ^[0-9]{1,20}$ ]] || die "--github-repository-id must be the numeric id (gh api repos/$owner/$repo --jq .id)"
   stack="${stack:-${project}-github-bootstrap}"
+}
+
+# The repository's numeric id: given, else asked from GitHub. A dry run that was not given
+# it shows REPOSITORY_ID and how to find it.
+resolve_repository_id() {
+  [[ -n "$repo_id" ]] && return
+  if ((dry_run)); then
+    repo_id="REPOSITORY_ID"
+    echo "# REPOSITORY_ID: gh api repos/$owner/$repo --jq .id"
+    return
+  fi
+  command -v gh >/dev/null 2>&1 || die "pass --github-repository-id (gh, which could look it up, is not on PATH)"
+  repo_id="$(gh api "repos/$owner/$repo" --jq .id)" || die "cannot read repos/$owner/$repo with gh: pass --github-repository-id"
+  [[ "$repo_id" =~ ^[0-9]+$ ]] || die "gh returned no repository id for $owner/$repo"
 }
 
 deploy_command() {
@@ -75,6 +93,7 @@ deploy_command() {
     --parameter-overrides
     "GitHubOwner=$owner"
     "GitHubRepo=$repo"
+    "GitHubRepositoryId=$repo_id"
     "ProjectName=$project")
   # Omitted when empty: the template's default ("") creates the provider.
   if [[ -n "$oidc_arn" ]]; then
@@ -133,6 +152,7 @@ print_variables() {
 
 main() {
   parse_args "$@"
+  resolve_repository_id
   deploy_command
   if ((dry_run)); then
     echo "# Dry run: would run"

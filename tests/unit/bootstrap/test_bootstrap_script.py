@@ -38,6 +38,7 @@ def test_help(repo):
         ["--github-owner", "acme"],
         [*ARGS, "--bogus"],
         [*ARGS, "--project-name", "Bad_Name"],
+        [*ARGS, "--github-repository-id", "acme/sm-gitops"],
         ["--github-owner", "a", "--github-repo", "b"],
     ],
 )
@@ -56,7 +57,8 @@ def test_dry_run_prints_the_deploy_and_the_variables(repo, tmp_path):
         "aws cloudformation deploy --region eu-west-1 --stack-name demo-github-bootstrap "
         "--template-file deploy/bootstrap/bootstrap.yaml --capabilities CAPABILITY_NAMED_IAM"
     ) in out
-    assert "GitHubOwner=acme GitHubRepo=sm-gitops ProjectName=demo" in out
+    assert "GitHubOwner=acme GitHubRepo=sm-gitops GitHubRepositoryId=REPOSITORY_ID ProjectName=demo" in out
+    assert "# REPOSITORY_ID: gh api repos/acme/sm-gitops --jq .id" in out
     for variable in (
         "AWS_REGION",
         "AWS_TRAINING_ROLE_ARN",
@@ -76,3 +78,16 @@ def test_dry_run_reuses_an_existing_oidc_provider(repo):
     result = bootstrap(repo, "--dry-run", *ARGS, "--existing-oidc-provider-arn", arn)
     assert result.returncode == 0, result.stderr
     assert f"ExistingOidcProviderArn={arn}" in result.stdout
+
+
+def test_a_given_repository_id_is_passed_to_the_stack(repo, tmp_path):
+    result = bootstrap(repo, "--dry-run", *ARGS, "--github-repository-id", "987654321", path=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "GitHubRepositoryId=987654321 " in result.stdout
+    assert "REPOSITORY_ID" not in result.stdout
+
+
+def test_without_gh_or_an_id_a_real_run_says_what_to_pass(repo, tmp_path):
+    result = bootstrap(repo, *ARGS, path=str(tmp_path))
+    assert result.returncode == 2
+    assert "pass --github-repository-id" in result.stderr

@@ -14,6 +14,10 @@ def trust_condition(role: dict) -> dict:
     return statement["Condition"]["StringEquals"]
 
 
+def workflow_ref(parameter: str, ref: str = "refs/heads/main") -> dict:
+    return {"Fn::Sub": f"${{GitHubOwner}}/${{GitHubRepo}}/.github/workflows/${{{parameter}}}@{ref}"}
+
+
 def statements(resources: dict):
     """Every IAM statement in the template, inline or managed, with its resource id."""
     for name, resource in resources.items():
@@ -36,27 +40,36 @@ def test_each_deploy_role_trusts_only_its_github_environment(resources, role, en
     condition = trust_condition(resources[role])
     assert condition[f"{OIDC}:aud"] == "sts.amazonaws.com"
     assert condition[f"{OIDC}:sub"] == {"Fn::Sub": f"repo:${{GitHubOwner}}/${{GitHubRepo}}:environment:{environment}"}
+    assert condition[f"{OIDC}:repository_id"] == {"Ref": "GitHubRepositoryId"}
+    assert condition[f"{OIDC}:job_workflow_ref"] == workflow_ref("DeployWorkflow")
     assert "StringLike" not in resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
 
 
-def test_training_role_trusts_main_only(resources):
+def test_training_role_trusts_its_workflow_on_main_only(resources):
     condition = trust_condition(resources["TrainingRole"])
     assert condition[f"{OIDC}:aud"] == "sts.amazonaws.com"
     assert condition[f"{OIDC}:sub"] == {"Fn::Sub": "repo:${GitHubOwner}/${GitHubRepo}:ref:refs/heads/main"}
+    assert condition[f"{OIDC}:repository_id"] == {"Ref": "GitHubRepositoryId"}
+    assert condition[f"{OIDC}:job_workflow_ref"] == workflow_ref("TrainingWorkflow")
 
 
-def test_plan_role_trusts_pull_requests_and_main_and_is_read_only(resources):
+def test_plan_role_trusts_its_workflows_and_is_read_only(resources):
     condition = trust_condition(resources["PlanRole"])
     assert condition[f"{OIDC}:sub"] == [
         {"Fn::Sub": "repo:${GitHubOwner}/${GitHubRepo}:pull_request"},
         {"Fn::Sub": "repo:${GitHubOwner}/${GitHubRepo}:ref:refs/heads/main"},
     ]
+    assert condition[f"{OIDC}:repository_id"] == {"Ref": "GitHubRepositoryId"}
+    (statement,) = resources["PlanRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Condition"]["StringLike"] == {
+        f"{OIDC}:job_workflow_ref": [workflow_ref("PlanWorkflow", "*"), workflow_ref("DriftWorkflow")]
+    }
     props = resources["PlanRole"]["Properties"]
     assert "Policies" not in props
-    assert props["ManagedPolicyArns"] == [{"Ref": "RegistryReadPolicy"}]
+    assert props["ManagedPolicyArns"] == [{"Ref": "EndpointReadPolicy"}, {"Ref": "PriceListReadPolicy"}]
     read_only = ("Describe", "List", "Get", "Filter")
     for name, statement in statements(resources):
-        if name == "RegistryReadPolicy":
+        if name in ("EndpointReadPolicy", "PriceListReadPolicy"):
             for action in actions(statement):
                 assert action.split(":")[1].startswith(read_only), action
 
@@ -111,14 +124,16 @@ def test_sagemaker_write_actions_are_scoped_to_the_project(resources):
 
 
 def test_alarm_permissions_are_scoped(resources):
+    alarms = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
     for name, statement in statements(resources):
         granted = set(actions(statement))
-        if granted == {"cloudwatch:DescribeAlarms"}:
+        if statement.get("Sid") == "ReadAlarmsAndScaling":
             continue  # read-only, and an unfiltered listing is not limited by alarm ARNs
         if {"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"} & granted:
-            assert statement["Resource"] == {
-                "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${ProjectName}-*"
-            }, name
+            assert statement["Resource"] in (
+                {"Fn::Sub": alarms + "${ProjectName}-*"},
+                {"Fn::Sub": alarms + "TargetTracking-endpoint/${ProjectName}-*"},  # autoscaling's own alarms
+            ), name
 
 
 def test_artifacts_bucket_is_encrypted_versioned_and_private(resources):
@@ -151,7 +166,17 @@ def test_model_package_group_and_no_static_credentials(resources):
 
 
 def test_parameters_and_outputs(template):
-    assert set(template["Parameters"]) == {"GitHubOwner", "GitHubRepo", "ProjectName", "ExistingOidcProviderArn"}
+    assert set(template["Parameters"]) == {
+        "GitHubOwner",
+        "GitHubRepo",
+        "GitHubRepositoryId",
+        "ProjectName",
+        "ExistingOidcProviderArn",
+        "TrainingWorkflow",
+        "DeployWorkflow",
+        "PlanWorkflow",
+        "DriftWorkflow",
+    }
     assert template["Parameters"]["ExistingOidcProviderArn"]["Default"] == ""
     assert {
         "Region",

@@ -1,0 +1,116 @@
+"""Runs a job's commands in each of its situations, each in a fresh moto account; lists its IAM needs (test side)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from deploy.bootstrap import template as cfn
+from deploy.bootstrap.roles import Role
+from deploy.bootstrap.template import Target
+from tests.aws_account import use_fake_account
+
+from .actions import Naming, Need
+from .conftest import TARGET
+from .implied import Implied
+from .jobs import Job, jobs_with_roles, role_outputs
+from .recorder import CallRecorder
+from .scenarios import served_first, situations
+from .world import MotoLookup, World
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@contextmanager
+def fresh_world(target: Target, outputs: dict[str, str]) -> Iterator[World]:
+    """A repository copy and a moto account holding what the bootstrap stack creates."""
+    from moto import mock_aws
+
+    with tempfile.TemporaryDirectory(prefix="iam-") as tmp, pytest.MonkeyPatch.context() as monkeypatch:
+        tmp_path = Path(tmp)
+        root = tmp_path / "repo"
+        shutil.copytree(REPO / "config", root / "config")
+        shutil.copytree(REPO / "ml", root / "ml", ignore=shutil.ignore_patterns("__pycache__"))
+        config = root / "config" / "pipeline.yaml"
+        config.write_text(config.read_text().replace("\nsagemaker:\n", "\nsagemaker:\n  poll_seconds: 0.01\n"))
+        monkeypatch.setenv("MLOPS_ROOT", str(root))
+        monkeypatch.chdir(root)
+        use_fake_account(monkeypatch, tmp_path, target.region)
+        recorder = CallRecorder()
+        recorder.install(monkeypatch)
+        with mock_aws():
+            world = World(recorder, root, outputs, target, tmp_path)
+            for name, value in world.environment().items():
+                monkeypatch.setenv(name, value)
+            yield world
+
+
+def job_needs(job: Job, target: Target, outputs: dict[str, str]) -> tuple[list[Need], list[str]]:
+    """Every IAM request `job` makes across its situations; and calls with no IAM reference entry."""
+    needs: list[Need] = []
+    naming = Naming(target)
+    for situation in situations(job):
+        with fresh_world(target, outputs) as world:
+            situation(world)
+            served_first(world, job)
+            calls = world.run(job)
+            implied = Implied(target, MotoLookup(world))
+            for call in calls:
+                needs += naming.direct(call)
+                needs += list(implied.needs(call))
+    return list(dict.fromkeys(needs)), naming.unknown
+
+
+JOBS = {job.label: job for job in jobs_with_roles()}
+
+
+@cache
+def _outputs() -> dict[str, str]:
+    return cfn.outputs(cfn.load(), TARGET)
+
+
+def evidence(label: str) -> tuple[tuple[Need, ...], tuple[str, ...]]:
+    """The job's IAM needs, recorded once per process (jobs running the same commands share them)."""
+    return _evidence(tuple(JOBS[label].commands))
+
+
+@cache
+def _evidence(commands: tuple) -> tuple[tuple[Need, ...], tuple[str, ...]]:
+    job = next(j for j in JOBS.values() if tuple(j.commands) == commands)
+    needs, unknown = job_needs(job, TARGET, _outputs())
+    return tuple(needs), tuple(unknown)
+
+
+@cache
+def variable_roles() -> dict[tuple[str, str | None], str]:
+    """(variable, environment) → role name for project `mlops`, from bootstrap.sh's dry run."""
+    return {key: arn.rsplit("/", 1)[-1] for key, arn in role_outputs().items() if ":role/" in arn}
+
+
+def role_of(job: Job, template_roles: dict[str, Role]) -> Role:
+    """The role the job assumes: its variable, as scripts/bootstrap.sh sets it (per environment first)."""
+    key = (job.role_variable, job.environment)
+    if key not in variable_roles():
+        key = (job.role_variable, None)
+    assert key in variable_roles(), f"{job.label}: scripts/bootstrap.sh sets no {job.role_variable} for it"
+    name = variable_roles()[key].replace("mlops-", f"{TARGET.parameters['ProjectName']}-", 1)
+    (role,) = [r for r in template_roles.values() if r.name == name]
+    return role
+
+
+def needs_by_role(template_roles: dict[str, Role]) -> dict[str, list[Need]]:
+    """Role logical id → every request made with it, by its jobs or by services on its behalf."""
+    by_role: dict[str, list[Need]] = {r: [] for r in template_roles}
+    by_arn = {r.arn: r for r in template_roles.values()}
+    for label, job in JOBS.items():
+        caller = role_of(job, template_roles)
+        for need in evidence(label)[0]:
+            owner = caller if need.principal == "caller" else by_arn[need.principal]
+            by_role[owner.logical_id].append(need)
+    return by_role

@@ -1,0 +1,147 @@
+"""The situations each job's commands are driven through, so every path that calls AWS is taken (test side).
+
+A job is judged by what its commands call in each situation it can meet: a train job with
+no champion (the candidate is proposed) and with a better champion (the gate rejects it
+and marks it Rejected); a deploy job on a first deploy (create), a new version (blue/green
+update, old configs and models pruned) and a new version with autoscaling and data
+capture switched on; a plan job against nothing and against live endpoints. Setup runs
+the same commands unrecorded: only the job under test is judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from deploy.cli.app import main
+
+from .jobs import Job
+from .world import GITHUB_ONLY, POOR, World
+
+EXTRA_ALARM = """  - name: churn-{env}-4xx
+    metric: Invocation4XXErrors
+    statistic: Sum
+    threshold: 100
+    period_seconds: 60
+"""
+
+# Autoscaling, data capture, one superseded config kept, and an extra alarm, in both environments.
+FEATURES = [
+    (
+        "staging.yaml",
+        "  instance_count: 1\n",
+        "  instance_count: 1\n  keep_previous: 1\n"
+        "  autoscaling: {enabled: true, min_capacity: 1, max_capacity: 2}\n  data_capture: {enabled: true}\n",
+    ),
+    ("prod.yaml", "  instance_count: 2\n", "  instance_count: 2\n  keep_previous: 1\n"),
+    ("prod.yaml", "  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true"),
+    ("prod.yaml", "  autoscaling:\n    enabled: false", "  autoscaling:\n    enabled: true"),
+    ("staging.yaml", "alarms:\n", "alarms:\n" + EXTRA_ALARM.format(env="staging")),
+    ("prod.yaml", "alarms:\n", "alarms:\n" + EXTRA_ALARM.format(env="prod")),
+]
+# A change the next deploy makes: a bigger instance (autoscaling is deregistered first), the extra alarm gone.
+CHANGES = [
+    ("staging.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
+    ("prod.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
+    ("staging.yaml", EXTRA_ALARM.format(env="staging"), ""),
+    ("prod.yaml", EXTRA_ALARM.format(env="prod"), ""),
+]
+
+
+def edit(world: World, edits: list[tuple[str, str, str]]) -> None:
+    for name, old, new in edits:
+        path = Path(world.root, "config", name)
+        text = path.read_text()
+        if old not in text:
+            raise AssertionError(f"setup: {path.name} no longer holds {old!r}")
+        path.write_text(text.replace(old, new, 1))
+
+
+def _ok(argv: list[str]) -> None:
+    code = main(argv)
+    if code != 0:
+        raise AssertionError(f"setup: mlops {' '.join(argv)} exited {code}")
+
+
+def train_and_promote(world: World) -> None:
+    _ok(["pipeline", "run", "--backend", "sagemaker"])
+    _ok(["promote", "--backend", "sagemaker"])
+
+
+def deploy_all(world: World) -> None:
+    _ok(["deploy", "--env", "staging", "--backend", "sagemaker"])
+    _ok(["smoke", "--env", "staging", "--backend", "sagemaker", "--record"])
+    _ok(["deploy", "--env", "prod", "--backend", "sagemaker"])
+
+
+def served_first(world: World, job: Job) -> None:
+    """A job deploying `--after <env>` needs the pin served there first (deployed and smoke-tested)."""
+    for command in job.commands:
+        if "--after" in command.argv:
+            env = command.argv[command.argv.index("--after") + 1]
+            _ok(["deploy", "--env", env, "--backend", "sagemaker"])
+            _ok(["smoke", "--env", env, "--backend", "sagemaker", "--record"])
+
+
+def nothing(world: World) -> None:
+    """A fresh account: nothing registered, nothing deployed."""
+
+
+def better_champion(world: World) -> None:
+    """A champion is pinned; the next candidate, trained with other settings, scores worse."""
+    train_and_promote(world)
+    world.evaluation = POOR
+    edit(world, [("pipeline.yaml", "    C: 1.0\n", "    C: 0.5\n")])  # the pipeline definition changes
+
+
+def cancelled(world: World) -> None:
+    """The job is cancelled while the pipeline runs: the stop step stops this run's execution."""
+    world.cancel_while_running = True
+    world.expect_exit = 130
+
+
+def failing_step(world: World) -> None:
+    """The preprocess job fails: its reason and log stream are read."""
+    world.failing_step = "preprocess"
+    world.expect_exit = 6
+
+
+def first_deploy(world: World) -> None:
+    train_and_promote(world)
+
+
+def new_version(world: World) -> None:
+    train_and_promote(world)
+    deploy_all(world)
+    train_and_promote(world)
+
+
+def new_version_with_features(world: World) -> None:
+    """Two versions live with every feature on; the third comes with a bigger instance and one alarm fewer."""
+    edit(world, FEATURES)
+    for _ in range(3):  # live, previous and one kept: the fourth deploy prunes the first
+        train_and_promote(world)
+        deploy_all(world)
+    train_and_promote(world)
+    edit(world, CHANGES)
+
+
+def live_endpoints(world: World) -> None:
+    edit(world, FEATURES)
+    train_and_promote(world)
+    deploy_all(world)
+
+
+Situation = Callable[[World], None]
+
+
+def situations(job: Job) -> list[Situation]:
+    """The situations that take `job`'s commands through each of their AWS paths."""
+    verbs = {command.argv[0] for command in job.commands} - GITHUB_ONLY
+    if "pipeline" in verbs or "promote" in verbs:
+        return [nothing, better_champion, failing_step, cancelled]
+    if "deploy" in verbs:
+        return [first_deploy, new_version, new_version_with_features]
+    if verbs <= {"plan", "smoke"}:
+        return [nothing, live_endpoints]
+    raise AssertionError(f"{job.label} runs mlops {sorted(verbs)}: add the situations that exercise it here")
