@@ -27,6 +27,9 @@ Options:
   --region REGION                  AWS region (default: $AWS_REGION, else $AWS_DEFAULT_REGION)
   --stack-name NAME                CloudFormation stack (default: <project-name>-github-bootstrap)
   --existing-oidc-provider-arn ARN reuse the account's token.actions.githubusercontent.com provider
+  --budget-email ADDRESS           create a monthly AWS Budget on SageMaker spend that mails ADDRESS
+                                   at 80 % spent and when the forecast passes the limit
+  --budget-limit USD               that budget's monthly limit (default: 100)
   --dry-run                        print the commands instead of running them
   -h, --help                       show this help
 EOF
@@ -45,7 +48,7 @@ show() {
 }
 
 parse_args() {
-  owner="" repo="" repo_id="" project="mlops" stack="" oidc_arn="" dry_run=0
+  owner="" repo="" repo_id="" project="mlops" stack="" oidc_arn="" dry_run=0 budget_email="" budget_limit=""
   region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
   while (($#)); do
     case "$1" in
@@ -56,6 +59,8 @@ parse_args() {
       --region) region="${2:?--region needs a value}"; shift 2 ;;
       --stack-name) stack="${2:?--stack-name needs a value}"; shift 2 ;;
       --existing-oidc-provider-arn) oidc_arn="${2:?--existing-oidc-provider-arn needs a value}"; shift 2 ;;
+      --budget-email) budget_email="${2:?--budget-email needs a value}"; shift 2 ;;
+      --budget-limit) budget_limit="${2:?--budget-limit needs a value}"; shift 2 ;;
       --dry-run) dry_run=1; shift ;;
       -h | --help) usage; exit 0 ;;
       *) die "unknown argument: $1 (see --help)" ;;
@@ -66,6 +71,9 @@ parse_args() {
   [[ -n "$region" ]] || die "--region is required when AWS_REGION is not set"
   [[ "$project" =~ ^[a-z][a-z0-9-]{1,19}$ ]] || die "--project-name must match ^[a-z][a-z0-9-]{1,19}$ (SageMaker lower-cases ARNs)"
   [[ -z "$repo_id" || "$repo_id" =~ ^[0-9]{1,20}$ ]] || die "--github-repository-id must be the numeric id (gh api repos/$owner/$repo --jq .id)"
+  [[ -z "$budget_email" || "$budget_email" =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]] || die "--budget-email must be an email address"
+  [[ -z "$budget_limit" || "$budget_limit" =~ ^[1-9][0-9]*$ ]] || die "--budget-limit must be a whole number of USD, at least 1"
+  [[ -z "$budget_limit" || -n "$budget_email" ]] || die "--budget-limit needs --budget-email (the budget mails its alerts there)"
   stack="${stack:-${project}-github-bootstrap}"
 }
 
@@ -98,6 +106,10 @@ deploy_command() {
   # Omitted when empty: the template's default ("") creates the provider.
   if [[ -n "$oidc_arn" ]]; then
     deploy_cmd+=("ExistingOidcProviderArn=$oidc_arn")
+  fi
+  # Omitted when empty: no budget (the template creates one only with an address).
+  if [[ -n "$budget_email" ]]; then
+    deploy_cmd+=("BudgetAlertEmail=$budget_email" "BudgetMonthlyLimitUsd=${budget_limit:-100}")
   fi
 }
 

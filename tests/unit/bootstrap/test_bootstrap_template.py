@@ -176,6 +176,8 @@ def test_parameters_and_outputs(template):
         "DeployWorkflow",
         "PlanWorkflow",
         "DriftWorkflow",
+        "BudgetMonthlyLimitUsd",
+        "BudgetAlertEmail",
     }
     assert template["Parameters"]["ExistingOidcProviderArn"]["Default"] == ""
     assert {
