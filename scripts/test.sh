@@ -27,4 +27,4 @@ echo "== contract tests (the scikit-learn 1.9-0 image's packages and toolkits, P
 contract_python=$(scripts/contract-venv.sh)
 MLOPS_CONTRACT_VENV="$(cd "$(dirname "$contract_python")/.." && pwd)" python -m pytest -p no:xdist tests/contract
 echo "== pytest"
-python -m pytest -n auto --ignore=tests/contract "$@"
+python -m pytest -n auto --dist loadgroup --ignore=tests/contract "$@"

@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # Every boto3 request any test makes is checked against the full service model.
-pytest_plugins = ["tests.aws_validation", "pytester"]
+pytest_plugins = ["tests.aws_validation", "tests.botocore_models", "pytester"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

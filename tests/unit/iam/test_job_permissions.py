@@ -23,6 +23,10 @@ from .checker import denials, unused_grants
 from .conftest import TARGET
 from .evidence import JOBS, evidence, needs_by_role, role_of
 
+# The recordings are made once per process: keep every test of them on one xdist worker
+# (scripts/test.sh runs pytest with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("iam-recordings")
+
 
 @pytest.mark.parametrize("label", sorted(JOBS))
 def test_the_role_allows_every_call_the_job_makes(label: str) -> None:
