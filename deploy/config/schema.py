@@ -21,6 +21,7 @@ from deploy.config.base import (  # noqa: F401 - re-exported for callers of depl
     NAME_PATTERN,
     SHA256_PATTERN,
     InstanceType,
+    RuleError,
     SageMakerName,
     Seconds3600,
     Strict,
@@ -34,6 +35,7 @@ from deploy.config.environment import (  # noqa: F401 - re-exported
     EnvironmentConfig,
     LocalConfig,
     ModelPin,
+    Serverless,
     SmokeConfig,
     SmokePayload,
 )
