@@ -45,14 +45,16 @@ def read_record(state_dir: Path) -> dict[str, Any] | None:
 
 def build_record(desired: DesiredState, process: EndpointProcess) -> dict[str, Any]:
     cfg, model = desired.config, desired.model
+    serverless = cfg.endpoint.serverless
     return {
         "endpoint_name": cfg.endpoint.name,
         "variant_name": cfg.endpoint.variant_name,
         "deployment_id": f"{desired.env}-v{model.version}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}",
         "model": {"version": model.version, "sha256": model.sha256, "package_arn": model.arn,
                   "artifact_uri": model.artifact_uri},
-        "instance_type": cfg.endpoint.instance_type,
-        "instance_count": cfg.endpoint.instance_count,
+        "instance_type": None if serverless else cfg.endpoint.instance_type,
+        "instance_count": None if serverless else cfg.endpoint.instance_count,
+        "serverless": serverless.model_dump() if serverless else None,
         "data_capture": cfg.endpoint.data_capture.model_dump(),
         "autoscaling": cfg.endpoint.autoscaling.model_dump(),
         "deployment": cfg.deployment.model_dump(),
@@ -105,7 +107,8 @@ class LocalEndpoints(EndpointBackend):
         return LiveState(
             endpoint_name=record["endpoint_name"], status=status, model_version=model["version"],
             model_sha256=model["sha256"], package_arn=model["package_arn"], instance_type=record["instance_type"],
-            instance_count=record["instance_count"], data_capture=record["data_capture"],
+            instance_count=record["instance_count"], serverless=record.get("serverless"),
+            data_capture=record["data_capture"],
             deployment=record["deployment"], alarms=record["alarms"], autoscaling=record["autoscaling"],
             config_name=record["deployment_id"], failure_reason=reason,
         )  # fmt: skip
