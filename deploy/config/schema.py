@@ -187,6 +187,9 @@ class CostConfig(Strict):
     price_overrides: dict[Literal["hosting", "training", "processing"], dict[InstanceType, PositiveFloat]] = Field(
         default_factory=dict, description="USD per hour by use and instance type, e.g. negotiated prices"
     )
+    serverless_price_overrides: dict[Literal["compute_gb_second", "provisioned_gb_second"], PositiveFloat] = Field(
+        default_factory=dict, description="serverless inference, USD per GB-second of memory"
+    )
 
 
 class JobCompute(Strict):
