@@ -1,8 +1,8 @@
 """A serverless environment on SageMaker: the endpoint config's `ServerlessConfig`, plan reads, all-at-once updates.
 
 moto keeps the endpoint, configs and models (it accepts and echoes `ServerlessConfig`); the
-update is answered by a Stubber (moto has no UpdateEndpoint). Every request is also checked
-against the ranges and enums of botocore's SageMaker service model, which moto does not enforce.
+update is answered by a Stubber (moto has no UpdateEndpoint). Every request is checked against
+the full service model (`tests/aws_validation.py`); the largest settings are checked here too.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from deploy.config.schema import EnvironmentConfig
 from deploy.endpoints.plan import diff
 from deploy.sagemaker.alarms import deployment_alarm_name
 from deploy.sagemaker.resources import variant_sizing
+from tests.aws_service_model import violations
 
 from .conftest import REGION
 from .endpoint_fixtures import (
@@ -43,28 +44,9 @@ def serverless_env(version: int, **serverless: Any) -> EnvironmentConfig:
     return EnvironmentConfig.model_validate(data)
 
 
-def service_shape(operation: str) -> Any:
+def service_violations(operation: str, request: dict[str, Any]) -> list[str]:
     model = botocore.session.get_session().get_service_model("sagemaker")
-    return model.operation_model(operation).input_shape
-
-
-def check_against_model(shape: Any, value: Any, where: str = "") -> None:
-    """Ranges, enums and unknown members as the service enforces them (botocore checks only types and `min`)."""
-    if shape.type_name == "structure":
-        assert set(value) <= set(shape.members), f"{where}: unknown {set(value) - set(shape.members)}"
-        for name in shape.required_members:
-            assert name in value, f"{where}.{name} is required"
-        for name, item in value.items():
-            check_against_model(shape.members[name], item, f"{where}.{name}")
-    elif shape.type_name == "list":
-        for index, item in enumerate(value):
-            check_against_model(shape.member, item, f"{where}[{index}]")
-    elif shape.type_name in ("integer", "long"):
-        low, high = shape.metadata.get("min"), shape.metadata.get("max")
-        assert low is None or value >= low, f"{where}={value} < {low}"
-        assert high is None or value <= high, f"{where}={value} > {high}"
-    elif shape.type_name == "string" and shape.enum:
-        assert value in shape.enum, f"{where}={value!r} not in {shape.enum}"
+    return violations(model.operation_model(operation), request)
 
 
 class Recording(SplitClient):
@@ -99,7 +81,7 @@ def test_create_sends_serverless_config_and_plan_reads_it_back(aws_setup: dict[s
         "InitialVariantWeight": 1.0,
     }
     assert "DataCaptureConfig" not in request
-    check_against_model(service_shape("CreateEndpointConfig"), request, "CreateEndpointConfig")
+    assert service_violations("CreateEndpointConfig", request) == []
     assert any("serverless 2048 MB, max concurrency 5, provisioned concurrency 2" in e for e in reporter.events)
 
     live = adapter.describe("staging", cfg)
@@ -171,7 +153,7 @@ def test_update_is_blue_green_all_at_once_with_no_instance_sizes(aws_setup: dict
             },
         },
     }
-    check_against_model(service_shape("UpdateEndpoint"), request, "UpdateEndpoint")
+    assert service_violations("UpdateEndpoint", request) == []
     (create,) = [r for r in client.requests["CreateEndpointConfig"] if r["EndpointConfigName"] == new]
     assert create["ProductionVariants"][0]["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
     assert "InstanceType" not in create["ProductionVariants"][0]
@@ -208,4 +190,4 @@ def test_the_largest_serverless_settings_fit_the_service_model(memory: int) -> N
     cfg = serverless_env(1, memory_size_mb=memory, max_concurrency=200, provisioned_concurrency=200)
     variant = {"VariantName": "AllTraffic", "ModelName": "m", **variant_sizing(cfg.endpoint)}
     request = {"EndpointConfigName": "c", "ProductionVariants": [variant]}
-    check_against_model(service_shape("CreateEndpointConfig"), request, "CreateEndpointConfig")
+    assert service_violations("CreateEndpointConfig", request) == []
