@@ -298,6 +298,12 @@ class EnvironmentConfig(Strict):
             raise ValueError("alarm names must be unique")
         return self
 
+    def local_idle_seconds(self) -> float | None:
+        """How long a local serverless endpoint keeps its model processes without requests; None: always."""
+        if self.endpoint.serverless is None:
+            return None
+        return self.local.idle_timeout_seconds * self.local.time_scale
+
     def fleet_sizes(self) -> list[int]:
         """Every instance count the variant can have when a deploy starts (autoscaling moves it)."""
         scaling = self.endpoint.autoscaling

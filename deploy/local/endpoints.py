@@ -8,7 +8,9 @@ stopped server shows as OutOfService (a deploy starts it again).
 
 A first deploy loads the model as the only variant at once, as CreateEndpoint does; later
 model changes go blue/green with the environment's policy (`deploy.local.rollout`); a change
-of configuration only (alarms, policy, capacity) is recorded without moving traffic.
+of configuration only (alarms, policy, capacity) is recorded without moving traffic. A
+serverless environment's server listens from deploy on, but stops its model processes after
+`local.idle_timeout_seconds` (× `time_scale`) without requests and starts them on the next.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ class LocalEndpoints(EndpointBackend):
             summary = f"{desired.env}: {model.label} already serving; recorded the new configuration, no traffic shift"
         else:
             summary = Rollout(process, desired.env, cfg, serving, reporter).run(model, artifact)
+        process.set_idle(cfg.local_idle_seconds())
         write_json(self.state_dir(desired.env) / RECORD_FILE, build_record(desired, process))
         return DeployOutcome(summary, {"port": process.port, "endpoint": cfg.endpoint.name})
 
@@ -168,6 +171,7 @@ class LocalEndpoints(EndpointBackend):
                 process.load_variant(variant, artifact, model["sha256"], model["version"])
                 process.set_weights({variant: 100})
             self._settle(process, variant, reporter)
+            process.set_idle(cfg.local_idle_seconds())
             ping(process.port, cfg.endpoint.name)
         except BaseException:
             if started:  # a start reported as failed leaves nothing running
