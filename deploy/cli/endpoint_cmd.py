@@ -3,7 +3,8 @@
 The server runs in the background across CLI calls (and survives a failed deploy); these
 commands start it again with the last deployed model, stop it, or show its variants, weights
 and per-variant metrics since it started. They exist for the local backend only: on SageMaker
-the endpoint's lifecycle is `mlops deploy` and the AWS console.
+the endpoint's lifecycle is `mlops deploy` and the AWS console. A serverless environment's
+status says whether its model processes are idle (they start on the next request) or serving.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def status(env: str = EnvOption, backend: str = BackendOption) -> int:
     info = process.status()
     out.print(
         f"{env}: endpoint '{info['endpoint_name']}' on {process.url} · pid {info['pid']} · "
-        f"{info['workers']} workers · up {info['uptime_seconds']:.0f} s · {deployed}",
+        f"{info['workers']} workers · up {info['uptime_seconds']:.0f} s · {deployed}{_serverless(info)}",
         markup=False,
     )
     print_table(_table(info, process.metrics()))
@@ -90,6 +91,15 @@ def _table(info: dict, metrics: dict[str, VariantMetrics]) -> Table:
             _ms(window.p50_ms), _ms(window.p99_ms),
         )  # fmt: skip
     return table
+
+
+def _serverless(info: dict) -> str:
+    """How a serverless endpoint's model processes stand: stopped while idle, or serving."""
+    if info.get("idle_seconds") is None:
+        return ""
+    if info["idle"]:
+        return " · serverless: idle (starts on the next request)"
+    return f" · serverless: serving (stops after {info['idle_seconds']:g} s without requests)"
 
 
 def _ms(value: float | None) -> str:

@@ -25,3 +25,14 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+class RuleError(ValueError):
+    """A rule across fields that knows which key is wrong, so the config error names that key.
+
+    `key` is a dotted path from the model that raised it; the loader puts it after that model's place.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from deploy.config.base import (
     SHA256_PATTERN,
     InstanceType,
+    RuleError,
     SageMakerName,
     Seconds3600,
     Strict,
@@ -60,14 +61,65 @@ class Autoscaling(Strict):
         return self
 
 
+class Serverless(Strict):
+    """A serverless variant (SageMaker's ProductionVariantServerlessConfig): billed per request, nothing idle."""
+
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = Field(description="memory in 1 GB steps")
+    max_concurrency: int = Field(ge=1, le=200, description="concurrent invocations it scales to")
+    provisioned_concurrency: int | None = Field(
+        None, ge=1, le=200, description="invocations kept warm (billed all the time); at most max_concurrency"
+    )
+
+    @model_validator(mode="after")
+    def _provisioned_fits(self) -> Serverless:
+        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
+            raise RuleError(
+                "provisioned_concurrency",
+                f"{self.provisioned_concurrency} exceeds max_concurrency {self.max_concurrency} "
+                f"(allowed: 1–{self.max_concurrency})",
+            )
+        return self
+
+    @property
+    def memory_gb(self) -> float:
+        return self.memory_size_mb / 1024
+
+
 class EndpointConfig(Strict):
     name: SageMakerName
     variant_name: SageMakerName = Field("AllTraffic", description="kept across updates (SageMaker rule)")
     instance_type: InstanceType = "ml.m5.large"
     instance_count: int = Field(1, ge=1, le=100)
+    serverless: Serverless | None = Field(
+        None, description="a serverless endpoint instead of instances (no instance settings, canary, data capture)"
+    )
     data_capture: DataCapture = Field(default_factory=DataCapture)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     keep_previous: int = Field(3, ge=1, le=50, description="superseded models/configs kept for rollback")
+
+    @model_validator(mode="after")
+    def _serverless_alone(self) -> EndpointConfig:
+        """What SageMaker does not accept on a serverless variant, rejected before merge."""
+        if self.serverless is None:
+            return self
+        for key in ("instance_type", "instance_count"):
+            if key in self.model_fields_set:
+                raise RuleError(
+                    key,
+                    f"a serverless endpoint has no instances: remove endpoint.{key} "
+                    "(endpoint.serverless sets memory_size_mb and max_concurrency instead)",
+                )
+        if self.autoscaling.enabled:
+            raise RuleError(
+                "autoscaling.enabled",
+                "instance autoscaling does not apply to a serverless endpoint "
+                "(allowed: false; endpoint.serverless.max_concurrency bounds how far it scales)",
+            )
+        if self.data_capture.enabled:
+            raise RuleError(
+                "data_capture.enabled", "SageMaker serverless endpoints do not support data capture (allowed: false)"
+            )
+        return self
 
 
 Strategy = Literal["all_at_once", "canary", "linear"]
@@ -199,6 +251,12 @@ class LocalConfig(Strict):
         0.01, gt=0, le=1, description="local bake and alarm periods = configured seconds × time_scale"
     )
     workers: int = Field(2, ge=1, le=32)
+    idle_timeout_seconds: int = Field(
+        600,
+        ge=1,
+        le=86400,
+        description="serverless endpoints: stop the model server after this long without requests (× time_scale)",
+    )
 
 
 class EnvironmentConfig(Strict):
@@ -215,6 +273,12 @@ class EnvironmentConfig(Strict):
     @model_validator(mode="after")
     def _policy_fits_endpoint(self) -> EnvironmentConfig:
         strategy = self.deployment.strategy
+        if self.endpoint.serverless is not None and strategy != "all_at_once":
+            raise RuleError(
+                "deployment.strategy",
+                f"SageMaker shifts traffic to a serverless endpoint all at once: {strategy} is not supported "
+                "with endpoint.serverless (allowed: all_at_once)",
+            )
         if strategy != "all_at_once" and self.endpoint.instance_count < 2:
             raise ValueError(
                 f"a {strategy} deployment needs endpoint.instance_count ≥ 2 (found {self.endpoint.instance_count})"
@@ -233,6 +297,12 @@ class EnvironmentConfig(Strict):
         if len(set(names)) != len(names):
             raise ValueError("alarm names must be unique")
         return self
+
+    def local_idle_seconds(self) -> float | None:
+        """How long a local serverless endpoint keeps its model processes without requests; None: always."""
+        if self.endpoint.serverless is None:
+            return None
+        return self.local.idle_timeout_seconds * self.local.time_scale
 
     def fleet_sizes(self) -> list[int]:
         """Every instance count the variant can have when a deploy starts (autoscaling moves it)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from deploy.config.base import RuleError
 from deploy.config.document import line_of, plain, read_yaml, shown
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.errors import ConfigError
@@ -66,6 +67,9 @@ def problems(path: Path, document: Any, model: type[BaseModel]) -> list[str]:
         for error in exc.errors():
             # pydantic marks a bad mapping key with a trailing "[key]"; the key itself names it.
             loc = tuple(p for p in error["loc"] if p != "[key]")
+            rule = (error.get("ctx") or {}).get("error")
+            if isinstance(rule, RuleError):  # a cross-field rule names the key at fault
+                loc += tuple(rule.key.split("."))
             key = ".".join(str(p) for p in loc) or "(top level)"
             line = line_of(document, loc)
             suffix = f" (line {line})" if line else ""

@@ -21,6 +21,7 @@ from deploy.config.base import (  # noqa: F401 - re-exported for callers of depl
     NAME_PATTERN,
     SHA256_PATTERN,
     InstanceType,
+    RuleError,
     SageMakerName,
     Seconds3600,
     Strict,
@@ -34,6 +35,7 @@ from deploy.config.environment import (  # noqa: F401 - re-exported
     EnvironmentConfig,
     LocalConfig,
     ModelPin,
+    Serverless,
     SmokeConfig,
     SmokePayload,
 )
@@ -184,6 +186,9 @@ class CostConfig(Strict):
     )
     price_overrides: dict[Literal["hosting", "training", "processing"], dict[InstanceType, PositiveFloat]] = Field(
         default_factory=dict, description="USD per hour by use and instance type, e.g. negotiated prices"
+    )
+    serverless_price_overrides: dict[Literal["compute_gb_second", "provisioned_gb_second"], PositiveFloat] = Field(
+        default_factory=dict, description="serverless inference, USD per GB-second of memory"
     )
 
 

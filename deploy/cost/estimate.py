@@ -2,8 +2,10 @@
 
 An always-on endpoint bills every instance for every hour: 730 hours a month (AWS's own
 monthly figure). With autoscaling the bill lies between `min_capacity` and `max_capacity`
-instances; the estimate shows both ends. Storage, data transfer and requests are left out:
-for CPU endpoints they are cents against the instance hours, and the report says so.
+instances; the estimate shows both ends. A serverless endpoint bills per request
+(`deploy.cost.serverless`): its fixed part is provisioned concurrency, if any. Storage, data
+transfer and requests are left out: for CPU endpoints they are cents against the instance
+hours, and the report says so.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from deploy.cost.prices import Price, Prices
+from deploy.cost.serverless import ServerlessCost
 
 if TYPE_CHECKING:
-    from deploy.config.schema import EnvironmentConfig
+    from deploy.config.schema import EndpointConfig, EnvironmentConfig
     from deploy.endpoints import LiveState
 
 HOURS_PER_MONTH = 730
@@ -46,6 +49,9 @@ class ServingCost:
         return str(self.low_count) if self.low_count == self.high_count else f"{self.low_count}–{self.high_count}"
 
 
+Cost = ServingCost | ServerlessCost
+
+
 def money(value: float) -> str:
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}"
@@ -69,7 +75,28 @@ def serving_cost(
     return ServingCost(instance_type, low, high, prices.lookup("hosting", instance_type, region))
 
 
-def delta_line(desired: ServingCost | None, live: ServingCost | None) -> str:
+def endpoint_cost(prices: Prices, region: str, endpoint: EndpointConfig) -> Cost:
+    """The monthly cost of the endpoint git describes."""
+    if endpoint.serverless is not None:
+        s = endpoint.serverless
+        return ServerlessCost(s.memory_size_mb, s.max_concurrency, s.provisioned_concurrency, prices.serverless(region))
+    cost = serving_cost(
+        prices, region, endpoint.instance_type, endpoint.instance_count, endpoint.autoscaling.model_dump()
+    )
+    assert cost is not None  # the schema always gives an instance endpoint a type and a count
+    return cost
+
+
+def live_cost(prices: Prices, region: str, live: LiveState) -> Cost | None:
+    """The monthly cost of what is live; None when nothing is billed."""
+    if live.serverless:
+        s = live.serverless
+        price = prices.serverless(region)
+        return ServerlessCost(s["memory_size_mb"], s["max_concurrency"], s.get("provisioned_concurrency"), price)
+    return serving_cost(prices, region, live.instance_type, live.instance_count, live.autoscaling)
+
+
+def delta_line(desired: Cost | None, live: Cost | None) -> str:
     """One line for `mlops plan`: the monthly cost as configured and what the change adds or saves."""
     if desired is None and live is None:
         return "monthly cost: nothing is billed"
@@ -151,12 +178,8 @@ def run_cost(jobs: list[JobCost]) -> float | None:
 
 def environment_cost(prices: Prices, region: str, cfg: EnvironmentConfig, live: LiveState | None) -> str:
     """The plan's cost line: what git's endpoint shape costs a month, against what is live."""
-    desired = serving_cost(
-        prices, region, cfg.endpoint.instance_type, cfg.endpoint.instance_count, cfg.endpoint.autoscaling.model_dump()
-    )
-    current = None
-    if live is not None:
-        current = serving_cost(prices, region, live.instance_type, live.instance_count, live.autoscaling)
+    desired = endpoint_cost(prices, region, cfg.endpoint)
+    current = live_cost(prices, region, live) if live is not None else None
     line = delta_line(desired, current)
     sources = {c.price.source for c in (desired, current) if c is not None and c.price is not None}
     return f"{line} [{region}; prices: {', '.join(sorted(sources)) or 'none'}]"

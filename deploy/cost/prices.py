@@ -3,7 +3,9 @@
 The Price List API (`pricing:GetProducts`, service `AmazonSageMaker`) is asked only when the
 caller allows it (the SageMaker backend, or `--prices api`): a newcomer on the local backend
 never reaches the network for an estimate. Answers are cached in `.mlops/cache/prices.json`
-for a week. Every price carries where it came from, so a report can say so.
+for a week. Every price carries where it came from, so a report can say so. Serverless
+inference (per GB-second) is priced from the table or config only: the Price List's product
+attributes for it are not pinned down well enough here to filter on.
 """
 
 from __future__ import annotations
@@ -38,20 +40,45 @@ class Price:
     source: str  # "price list api", "config override", "table us-east-1 as of 2026-12-01"
 
 
+@dataclass(frozen=True)
+class ServerlessPrice:
+    """Serverless inference in USD per GB-second: compute while requests run, provisioned concurrency always."""
+
+    region: str
+    compute_gb_second: float
+    provisioned_gb_second: float
+    source: str
+
+
 class PriceTable:
     """The dated table shipped in `deploy/cost/price_table.yaml`, with per-project overrides."""
 
-    def __init__(self, data: dict[str, Any], overrides: dict[str, dict[str, float]] | None = None) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        overrides: dict[str, dict[str, float]] | None = None,
+        serverless_overrides: dict[str, float] | None = None,
+    ) -> None:
         self.region: str = data["region"]
         self.as_of: str = str(data["as_of"])
         self.source: str = data["source"]
         self.hourly: dict[str, dict[str, float]] = {use: dict(data["hourly"].get(use, {})) for use in USES}
         self.overrides = {use: dict((overrides or {}).get(use, {})) for use in USES}
+        self.serverless_table: dict[str, float] = dict(data["serverless"])
+        self.serverless_overrides = dict(serverless_overrides or {})
 
     @classmethod
-    def load(cls, overrides: dict[str, dict[str, float]] | None = None) -> PriceTable:
+    def load(
+        cls, overrides: dict[str, dict[str, float]] | None = None, serverless_overrides: dict[str, float] | None = None
+    ) -> PriceTable:
         text = resources.files("deploy.cost").joinpath("price_table.yaml").read_text(encoding="utf-8")
-        return cls(YAML(typ="safe").load(text), overrides)
+        return cls(YAML(typ="safe").load(text), overrides, serverless_overrides)
+
+    def serverless(self, region: str) -> ServerlessPrice:
+        values = {**self.serverless_table, **self.serverless_overrides}
+        source = "config override" if self.serverless_overrides else f"table {self.region} as of {self.as_of}"
+        compute, provisioned = float(values["compute_gb_second"]), float(values["provisioned_gb_second"])
+        return ServerlessPrice(region, compute, provisioned, source)
 
     def override(self, use: Use, instance_type: str, region: str) -> Price | None:
         value = self.overrides[use].get(instance_type)
@@ -170,11 +197,15 @@ class Prices:
                     return price
         return self.table.lookup(use, instance_type, region)
 
+    def serverless(self, region: str) -> ServerlessPrice:
+        """Serverless prices come from the table or config only (see `price_table.yaml`)."""
+        return self.table.serverless(region)
+
 
 def for_backend(backend: Any, mode: str | None = None) -> Prices:
     """The price sources a command may use: the API only when allowed (`api`, or `auto` on a backend with AWS)."""
     mode = mode or backend.pipeline.cost.prices
-    table = PriceTable.load(backend.pipeline.cost.price_overrides)
+    table = PriceTable.load(backend.pipeline.cost.price_overrides, backend.pipeline.cost.serverless_price_overrides)
     client = backend.price_list_client() if mode != "table" else None
     if mode == "api" and client is None:
         import boto3  # `--prices api` on the local backend: the caller asked for the network

@@ -26,6 +26,7 @@ class LiveState:
     package_arn: str | None = None
     instance_type: str | None = None
     instance_count: int | None = None
+    serverless: dict[str, Any] | None = None  # Serverless.model_dump() of a serverless variant
     data_capture: dict[str, Any] | None = None
     deployment: dict[str, Any] | None = None  # DeploymentPolicy.model_dump() as last deployed
     alarms: list[dict[str, Any]] = field(default_factory=list)  # AlarmConfig.model_dump() each

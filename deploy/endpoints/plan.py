@@ -22,11 +22,14 @@ class Change:
 
 def desired_fields(cfg: EnvironmentConfig) -> dict[str, Any]:
     """The fields of an environment that a deploy reconciles, in the shape `LiveState` reports."""
+    serverless = cfg.endpoint.serverless
     return {
         "model.version": cfg.model.version,
         "model.sha256": cfg.model.sha256,
-        "endpoint.instance_type": cfg.endpoint.instance_type,
-        "endpoint.instance_count": cfg.endpoint.instance_count,
+        # A serverless variant has no instances: its defaults in the schema are not desired state.
+        "endpoint.instance_type": None if serverless else cfg.endpoint.instance_type,
+        "endpoint.instance_count": None if serverless else cfg.endpoint.instance_count,
+        "endpoint.serverless": serverless.model_dump() if serverless else None,
         "endpoint.data_capture": cfg.endpoint.data_capture.model_dump(),
         "endpoint.autoscaling": cfg.endpoint.autoscaling.model_dump(),
         "deployment": cfg.deployment.model_dump(),
@@ -40,6 +43,7 @@ def live_fields(live: LiveState) -> dict[str, Any]:
         "model.sha256": live.model_sha256,
         "endpoint.instance_type": live.instance_type,
         "endpoint.instance_count": live.instance_count,
+        "endpoint.serverless": live.serverless,
         "endpoint.data_capture": live.data_capture,
         "endpoint.autoscaling": live.autoscaling,
         "deployment": live.deployment,

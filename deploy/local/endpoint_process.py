@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,8 @@ class EndpointProcess:
         return {
             "pid": self.pid, "port": self.port, "endpoint_name": self.endpoint_name, "workers": self.workers,
             "running": self.alive(), "uptime_seconds": round(time.time() - self.started_at, 3),
-            "generation": routing.generation, "variants": variants,
+            "generation": routing.generation, "variants": variants, "idle_seconds": routing.idle_seconds,
+            "idle": bool(acks) and all(a.idle for a in acks.values()),
         }  # fmt: skip
 
     def serves(self, name: str, sha256: str) -> str | None:
@@ -168,6 +170,13 @@ class EndpointProcess:
             raise DeployError(f"weights must be non-negative integers, got {weights}")
         routing = rt.update_routing(self.state_dir, lambda r: r.with_weights(weights))
         self._await_generation(routing.generation, 10, f"weights {weights} on '{self.endpoint_name}'")
+
+    def set_idle(self, seconds: float | None) -> None:
+        """Serverless: workers stop their model processes after `seconds` without a request (None: never)."""
+        if rt.read_routing(self.state_dir).idle_seconds == seconds:
+            return  # a routing change starts stopped model processes: make none without a reason
+        routing = rt.update_routing(self.state_dir, lambda r: replace(r, idle_seconds=seconds))
+        self._await_generation(routing.generation, 30, f"idle timeout of '{self.endpoint_name}'")
 
     def remove_variant(self, name: str) -> None:
         routing = rt.update_routing(self.state_dir, lambda r: r.without(name))

@@ -8,7 +8,9 @@ stopped server shows as OutOfService (a deploy starts it again).
 
 A first deploy loads the model as the only variant at once, as CreateEndpoint does; later
 model changes go blue/green with the environment's policy (`deploy.local.rollout`); a change
-of configuration only (alarms, policy, capacity) is recorded without moving traffic.
+of configuration only (alarms, policy, capacity) is recorded without moving traffic. A
+serverless environment's server listens from deploy on, but stops its model processes after
+`local.idle_timeout_seconds` (× `time_scale`) without requests and starts them on the next.
 """
 
 from __future__ import annotations
@@ -45,14 +47,16 @@ def read_record(state_dir: Path) -> dict[str, Any] | None:
 
 def build_record(desired: DesiredState, process: EndpointProcess) -> dict[str, Any]:
     cfg, model = desired.config, desired.model
+    serverless = cfg.endpoint.serverless
     return {
         "endpoint_name": cfg.endpoint.name,
         "variant_name": cfg.endpoint.variant_name,
         "deployment_id": f"{desired.env}-v{model.version}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}",
         "model": {"version": model.version, "sha256": model.sha256, "package_arn": model.arn,
                   "artifact_uri": model.artifact_uri},
-        "instance_type": cfg.endpoint.instance_type,
-        "instance_count": cfg.endpoint.instance_count,
+        "instance_type": None if serverless else cfg.endpoint.instance_type,
+        "instance_count": None if serverless else cfg.endpoint.instance_count,
+        "serverless": serverless.model_dump() if serverless else None,
         "data_capture": cfg.endpoint.data_capture.model_dump(),
         "autoscaling": cfg.endpoint.autoscaling.model_dump(),
         "deployment": cfg.deployment.model_dump(),
@@ -105,7 +109,8 @@ class LocalEndpoints(EndpointBackend):
         return LiveState(
             endpoint_name=record["endpoint_name"], status=status, model_version=model["version"],
             model_sha256=model["sha256"], package_arn=model["package_arn"], instance_type=record["instance_type"],
-            instance_count=record["instance_count"], data_capture=record["data_capture"],
+            instance_count=record["instance_count"], serverless=record.get("serverless"),
+            data_capture=record["data_capture"],
             deployment=record["deployment"], alarms=record["alarms"], autoscaling=record["autoscaling"],
             config_name=record["deployment_id"], failure_reason=reason,
         )  # fmt: skip
@@ -125,6 +130,7 @@ class LocalEndpoints(EndpointBackend):
             summary = f"{desired.env}: {model.label} already serving; recorded the new configuration, no traffic shift"
         else:
             summary = Rollout(process, desired.env, cfg, serving, reporter).run(model, artifact)
+        process.set_idle(cfg.local_idle_seconds())
         write_json(self.state_dir(desired.env) / RECORD_FILE, build_record(desired, process))
         return DeployOutcome(summary, {"port": process.port, "endpoint": cfg.endpoint.name})
 
@@ -165,6 +171,7 @@ class LocalEndpoints(EndpointBackend):
                 process.load_variant(variant, artifact, model["sha256"], model["version"])
                 process.set_weights({variant: 100})
             self._settle(process, variant, reporter)
+            process.set_idle(cfg.local_idle_seconds())
             ping(process.port, cfg.endpoint.name)
         except BaseException:
             if started:  # a start reported as failed leaves nothing running

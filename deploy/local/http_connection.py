@@ -217,7 +217,7 @@ class Connection(asyncio.Protocol):
         except NoRoute as error:
             self._finish(request, error.status, error_body(error.reason), JSON_TYPE, runtime=runtime)
             return
-        answer = route.channel.call(request.body, request.content_type, request.accept)
+        answer = self.worker.pool.call(route, request.body, request.content_type, request.accept)
         answer.add_done_callback(lambda done: self._answered(request, route, runtime, done))
 
     def _answered(self, request: Request, route: Route, runtime: bool, done: asyncio.Future) -> None:

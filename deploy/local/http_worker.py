@@ -91,6 +91,7 @@ async def _follow_routing(worker: Worker) -> None:
         if routing is not None:
             await pool.apply(routing)
         await pool.revive()
+        pool.park_if_idle()
         if time.monotonic() - swept >= every:
             swept = time.monotonic()
             cl.sweep(worker.connections, swept)

@@ -4,7 +4,9 @@
 and a generation counter bumped on every change. The control plane rewrites it atomically
 under a file lock; each worker polls its stat cheaply, applies a new generation, and answers
 with `workers/worker-<i>.json` (the generation it now serves and what it loaded), which is how
-the control plane knows that every worker routes the same way.
+the control plane knows that every worker routes the same way. A serverless endpoint's
+routing also carries its idle timeout, and each ack says whether that worker's model
+processes are stopped until the next request.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class VariantRoute:
 class Routing:
     generation: int = 0
     variants: tuple[VariantRoute, ...] = ()
+    # A serverless endpoint: workers stop their model processes after this many seconds without
+    # a request and start them again on the next one. None: they always run.
+    idle_seconds: float | None = None
 
     def get(self, name: str) -> VariantRoute | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -67,6 +72,7 @@ class WorkerAck:
     generation: int
     loaded: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {sha256, version, weight}
     errors: dict[str, str] = field(default_factory=dict)  # name -> why it could not be loaded
+    idle: bool = False  # its model processes are stopped until the next request (serverless)
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
@@ -82,11 +88,14 @@ def read_routing(state_dir: Path) -> Routing:
     if not path.exists():
         return Routing()
     document = json.loads(path.read_text(encoding="utf-8"))
-    return Routing(document["generation"], tuple(VariantRoute(**v) for v in document["variants"]))
+    variants = tuple(VariantRoute(**v) for v in document["variants"])
+    return Routing(document["generation"], variants, document.get("idle_seconds"))
 
 
 def write_routing(state_dir: Path, routing: Routing) -> None:
-    document = {"generation": routing.generation, "variants": [asdict(v) for v in routing.variants]}
+    document: dict[str, Any] = {"generation": routing.generation, "variants": [asdict(v) for v in routing.variants]}
+    if routing.idle_seconds is not None:
+        document["idle_seconds"] = routing.idle_seconds
     write_json(state_dir / ROUTING_FILE, document)
 
 

@@ -8,6 +8,11 @@ was already serving, its previous model keeps serving. A model process that dies
 again (a few times), and its variant answers 5xx meanwhile, like a fleet losing an instance.
 Traffic is split by smooth weighted round-robin, which gives every variant its exact share
 over any run of requests, not just on average.
+
+A serverless endpoint (`idle_seconds` in the routing) plays SageMaker's scale to zero: after
+that long without a request the worker stops its model processes and says so in its ack; the
+next request starts them again and waits for them (a cold start), and is answered, not dropped.
+Any routing change also starts them, as a deploy is activity too.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from deploy.local import routing_table as rt
-from deploy.local.model_process import ModelChannel
+from deploy.local.model_process import ModelChannel, ModelGone
 from deploy.local.serving_metrics import MetricsBlock
 
 log = logging.getLogger("deploy.local.server")
@@ -67,7 +73,13 @@ class VariantPool:
         self.generation = -1
         self.routes: dict[str, Route] = {}
         self.weighted: list[Route] = []
+        self.errors: dict[str, str] = {}
         self.closing = False
+        self.idle_seconds: float | None = None  # serverless: stop the model processes after this long unused
+        self.parked = False  # the model processes are stopped until the next request
+        self.last_request = time.monotonic()
+        self.inflight = 0
+        self._waking: asyncio.Task | None = None
 
     @property
     def ready(self) -> bool:
@@ -120,6 +132,8 @@ class VariantPool:
         """Start model processes for what `routing` adds or changes, then swap the routes in and acknowledge."""
         routes: dict[str, Route] = {}
         errors: dict[str, str] = {}
+        self.idle_seconds = routing.idle_seconds
+        self.last_request = time.monotonic()  # the idle time counts from the last change too
         opening = [spec for spec in routing.variants if not self._reusable(spec)]
         results = await asyncio.gather(*(self._open(spec) for spec in opening), return_exceptions=True)
         opened = dict(zip((spec.name for spec in opening), results, strict=True))
@@ -140,7 +154,7 @@ class VariantPool:
 
     def _reusable(self, spec: rt.VariantRoute) -> bool:
         old = self.routes.get(spec.name)
-        return old is not None and old.same_model(spec) and not old.channel.closed
+        return old is not None and old.same_model(spec) and not (old.channel.closed or old.channel.retiring)
 
     def _install(self, generation: int, routes: dict[str, Route], errors: dict[str, str]) -> None:
         in_use = {id(r.channel) for r in routes.values()}
@@ -150,13 +164,85 @@ class VariantPool:
         self.routes = routes
         self.weighted = [r for r in routes.values() if r.weight > 0]
         self.generation = generation
-        loaded = {r.name: {"sha256": r.sha256, "version": r.version, "weight": r.weight} for r in routes.values()}
-        rt.write_ack(self.state_dir, rt.WorkerAck(self.index, os.getpid(), generation, loaded, errors))
+        self.errors = errors
+        self.parked = False  # every route got a running model process (or kept one)
+        self._ack()
         log.info("worker %d: generation %d, weights %s", self.index, generation,
                  {r.name: r.weight for r in routes.values()})  # fmt: skip
 
+    def _ack(self) -> None:
+        loaded = {r.name: {"sha256": r.sha256, "version": r.version, "weight": r.weight} for r in self.routes.values()}
+        ack = rt.WorkerAck(self.index, os.getpid(), self.generation, loaded, self.errors, self.parked)
+        rt.write_ack(self.state_dir, ack)
+
+    def call(self, route: Route, body: bytes, content_type: str | None, accept: str | None) -> asyncio.Future:
+        """Send one request to `route`'s model process, starting the model processes first if they are stopped."""
+        self.inflight += 1  # counted from now, so the worker never stops them under a waiting request
+        if self.parked:
+            answer = self._after_wake(route, body, content_type, accept)
+        else:
+            answer = route.channel.call(body, content_type, accept)
+        answer.add_done_callback(self._answered)
+        return answer
+
+    def _answered(self, _: asyncio.Future) -> None:
+        self.inflight -= 1
+        self.last_request = time.monotonic()
+
+    def _after_wake(self, route: Route, body: bytes, content_type: str | None, accept: str | None) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        if self._waking is None:
+            self._waking = loop.create_task(self._wake())
+
+        def woken(task: asyncio.Task) -> None:
+            failed = task.exception() if not task.cancelled() else ModelGone("the worker is stopping")
+            if failed is not None:
+                answer.set_exception(ModelGone(f"the model processes did not start: {failed}"))
+            else:
+                _chain(route.channel.call(body, content_type, accept), answer)
+
+        self._waking.add_done_callback(woken)
+        return answer
+
+    async def _wake(self) -> None:
+        """Start the stopped model processes (a cold start); the requests waiting on it go out after."""
+        log.info("worker %d: a request after %.1f s idle: starting the model processes",
+                 self.index, time.monotonic() - self.last_request)  # fmt: skip
+        try:
+            asleep = [r for r in self.routes.values() if r.channel.closed or r.channel.retiring]
+            opened = await asyncio.gather(*(self._open(r.spec) for r in asleep), return_exceptions=True)
+            for route, channel in zip(asleep, opened, strict=True):
+                if isinstance(channel, ModelChannel):
+                    if self.routes.get(route.name) is route:
+                        route.channel = channel
+                    else:  # the routing changed meanwhile and brought its own model process
+                        channel.close()
+            failed = [result for result in opened if isinstance(result, BaseException)]
+            if failed:
+                raise failed[0]
+            self.parked = False
+            self._ack()
+        finally:
+            self._waking = None
+
+    def park_if_idle(self) -> None:
+        """Stop the model processes once the endpoint has had no request for `idle_seconds` (serverless)."""
+        if self.idle_seconds is None or self.parked or self.inflight or self._waking or not self.routes:
+            return
+        idle = time.monotonic() - self.last_request
+        if idle < self.idle_seconds:
+            return
+        for route in self.routes.values():
+            route.channel.retire()
+        self.parked = True
+        self._ack()
+        log.info("worker %d: no request for %.1f s: model processes stopped until the next one", self.index, idle)
+
     async def revive(self) -> None:
         """Start again the model processes that died (their variants answer 5xx until then)."""
+        if self.parked:  # stopped on purpose; the next request starts them
+            return
         for route in list(self.routes.values()):
             if not route.channel.closed or route.revivals >= MAX_REVIVALS or self.closing:
                 continue
@@ -177,3 +263,19 @@ class VariantPool:
         self.closing = True
         for route in self.routes.values():
             route.channel.retire()
+
+
+def _chain(inner: asyncio.Future, outer: asyncio.Future) -> None:
+    """Resolve `outer` as `inner` resolves."""
+
+    def done(future: asyncio.Future) -> None:
+        if outer.done():
+            return
+        if future.cancelled():
+            outer.cancel()
+        elif future.exception() is not None:
+            outer.set_exception(future.exception())
+        else:
+            outer.set_result(future.result())
+
+    inner.add_done_callback(done)

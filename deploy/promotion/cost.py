@@ -4,7 +4,9 @@ Training: each job of the run that produced the candidate, at its instance type 
 seconds (spot runs bill fewer seconds than they ran; the saving is shown). A local run has no
 bill, so its steps are priced as the configured SageMaker instances for the time they took
 here, and the section says it is an estimate. Serving: the monthly cost of every environment
-as configured (a promotion changes only pins, so this is the bill the reviewer keeps paying).
+as configured (a promotion changes only pins, so this is the bill the reviewer keeps paying);
+a serverless environment shows its fixed provisioned-concurrency cost, or that it bills per
+request and nothing while idle.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deploy.config.schema import EnvironmentConfig
-from deploy.cost.estimate import JobCost, jobs_from_lineage, money, run_cost, serving_cost
+from deploy.cost.estimate import JobCost, endpoint_cost, jobs_from_lineage, money, run_cost
 from deploy.cost.prices import Prices
 from deploy.registry import ModelVersion
 
@@ -53,16 +55,12 @@ def cost_view(
 ) -> CostView:
     jobs = jobs_from_lineage(candidate.lineage, prices, region)
     total = run_cost(jobs) if jobs else None
-    serving = []
+    serving, used = [], {j.price.source for j in jobs if j.price}
     for env, cfg in environments.items():
-        endpoint = cfg.endpoint
-        cost = serving_cost(
-            prices, region, endpoint.instance_type, endpoint.instance_count, endpoint.autoscaling.model_dump()
-        )
-        serving.append({"env": env, "endpoint": endpoint.name, "monthly": cost.describe() if cost else NA})
-    used = {j.price.source for j in jobs if j.price} | {
-        p.source for cfg in environments.values() if (p := prices.lookup("hosting", cfg.endpoint.instance_type, region))
-    }
+        cost = endpoint_cost(prices, region, cfg.endpoint)
+        serving.append({"env": env, "endpoint": cfg.endpoint.name, "monthly": cost.describe()})
+        if cost.price is not None:
+            used.add(cost.price.source)
     sources = f"{region}, {', '.join(sorted(used)) or 'no prices'}; {LEFT_OUT}"
     if prices.api_error:
         sources += f" (Price List API not used: {prices.api_error})"

@@ -2,7 +2,8 @@
 
 A desired state maps to one model (from the model package, with the execution role) and one
 endpoint config (the kept variant name, instance type and count, data capture) under
-deterministic names (`deploy.sagemaker.resources`). Both are created only if missing, so a
+deterministic names (`deploy.sagemaker.resources`); a serverless variant carries its
+`ServerlessConfig` instead of instances. Both are created only if missing, so a
 retried or reverted deploy reuses what is there. Reads of the live endpoint config and its
 tags for `mlops plan` live here too.
 """
@@ -86,8 +87,7 @@ class Catalog:
         variant = {
             "VariantName": endpoint.variant_name,
             "ModelName": plan.model_name,
-            "InitialInstanceCount": endpoint.instance_count,
-            "InstanceType": endpoint.instance_type,
+            **res.variant_sizing(endpoint),
             "InitialVariantWeight": 1.0,
         }
         capture = {"DataCaptureConfig": plan.capture} if plan.capture else {}
@@ -95,8 +95,7 @@ class Catalog:
             EndpointConfigName=plan.config_name, ProductionVariants=[variant], Tags=tags, **capture
         )
         reporter.event(
-            f"endpoint config '{plan.config_name}': {endpoint.instance_count} × {endpoint.instance_type}, "
-            f"variant '{endpoint.variant_name}'"
+            f"endpoint config '{plan.config_name}': {res.sizing_text(endpoint)}, variant '{endpoint.variant_name}'"
         )
 
     def live_config(self, endpoint: dict[str, Any], cfg: EnvironmentConfig) -> dict[str, Any]:
@@ -114,6 +113,7 @@ class Catalog:
             "package_arn": tags.get(res.TAG_PACKAGE),
             "instance_type": variant.get("InstanceType"),
             "instance_count": variant.get("InitialInstanceCount"),
+            "serverless": res.serverless_state(variant),
             "data_capture": res.capture_state(
                 live_capture, cfg.endpoint.data_capture, self.capture_uri(cfg, required=False)
             ),

@@ -10,7 +10,9 @@ of the fleet (`DeploymentPolicy.step_instances`): SageMaker activates whole inst
 a 2-instance fleet a 10 % canary is one instance and half the traffic. Sending the count
 makes the request say exactly what `mlops plan` shows. With autoscaling on, the new fleet
 keeps the variant's current (scaled) instance count (`RetainAllVariantProperties`), so the
-step sizes are worked out on that count.
+step sizes are worked out on that count. A serverless endpoint is updated blue/green
+ALL_AT_ONCE (SageMaker has no canary or linear shifting for it; the schema allows nothing
+else), with no instance count retained.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def update_request(
     cfg: EnvironmentConfig, config_name: str, live_instances: int | None, alarm_names: list[str]
 ) -> dict[str, Any]:
     """The UpdateEndpoint arguments; `live_instances` is the serving variant's current instance count."""
-    retain = cfg.endpoint.autoscaling.enabled and live_instances is not None
+    # A serverless variant has no instance count to keep; the schema allows it all-at-once only.
+    retain = cfg.endpoint.autoscaling.enabled and live_instances is not None and cfg.endpoint.serverless is None
     fleet = live_instances if retain and live_instances else cfg.endpoint.instance_count
     request: dict[str, Any] = {
         "EndpointName": cfg.endpoint.name,

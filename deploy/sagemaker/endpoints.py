@@ -194,9 +194,9 @@ class SageMakerEndpoints(EndpointBackend):
         self.catalog.ensure(desired, plan, reporter)
         scaling = self._scaling(cfg)
         fleet = self._serving_instances(cfg)
-        unscaled = live.instance_type != cfg.endpoint.instance_type and scaling.deregister()
+        unscaled = live.instance_type != res.variant_sizing(cfg.endpoint).get("InstanceType") and scaling.deregister()
         if unscaled:
-            reporter.event("autoscaling deregistered: SageMaker cannot change the instance type of a scaled variant")
+            reporter.event("autoscaling deregistered: SageMaker cannot change the sizing of a scaled variant")
         try:
             return self._guarded_update(desired, live, plan, reporter, alarms, fleet)
         except DeployError:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from deploy.config.schema import DataCapture, DeploymentPolicy, EnvironmentConfig
+from deploy.config.schema import DataCapture, DeploymentPolicy, EndpointConfig, EnvironmentConfig, Serverless
 
 MAX_NAME = 63
 MANAGED_BY = "sagemaker-gitops"
@@ -49,8 +49,49 @@ def model_name(cfg: EnvironmentConfig, version: int, package_arn: str, sha256: s
 
 def config_name(cfg: EnvironmentConfig, version: int, model: str, capture: dict[str, Any] | None) -> str:
     endpoint = cfg.endpoint
-    shape = (model, endpoint.variant_name, endpoint.instance_type, endpoint.instance_count, capture)
+    shape: tuple[Any, ...] = (model, endpoint.variant_name, endpoint.instance_type, endpoint.instance_count, capture)
+    if endpoint.serverless is not None:  # appended only when set, so instance configs keep their names
+        shape = (model, endpoint.variant_name, None, None, capture, endpoint.serverless.model_dump())
     return versioned_name(endpoint.name, version, short_hash(*shape))
+
+
+def variant_sizing(endpoint: EndpointConfig) -> dict[str, Any]:
+    """How the production variant is sized: `ServerlessConfig`, or instance type and count."""
+    serverless = endpoint.serverless
+    if serverless is None:
+        return {"InitialInstanceCount": endpoint.instance_count, "InstanceType": endpoint.instance_type}
+    config = {"MemorySizeInMB": serverless.memory_size_mb, "MaxConcurrency": serverless.max_concurrency}
+    if serverless.provisioned_concurrency is not None:
+        config["ProvisionedConcurrency"] = serverless.provisioned_concurrency
+    return {"ServerlessConfig": config}
+
+
+def serverless_state(variant: dict[str, Any]) -> dict[str, Any] | None:
+    """A live variant's `ServerlessConfig` in `Serverless.model_dump()` shape; None for an instance variant."""
+    config = variant.get("ServerlessConfig")
+    if not config:
+        return None
+    return {
+        "memory_size_mb": config.get("MemorySizeInMB"),
+        "max_concurrency": config.get("MaxConcurrency"),
+        "provisioned_concurrency": config.get("ProvisionedConcurrency"),
+    }
+
+
+def sizing_text(endpoint: EndpointConfig) -> str:
+    """`2 × ml.m5.large`, or `serverless 2048 MB, max concurrency 5` for the deploy log."""
+    return (
+        serverless_text(endpoint.serverless)
+        if endpoint.serverless
+        else (f"{endpoint.instance_count} × {endpoint.instance_type}")
+    )
+
+
+def serverless_text(serverless: Serverless) -> str:
+    text = f"serverless {serverless.memory_size_mb} MB, max concurrency {serverless.max_concurrency}"
+    if serverless.provisioned_concurrency is not None:
+        text += f", provisioned concurrency {serverless.provisioned_concurrency}"
+    return text
 
 
 def tag_list(values: dict[str, str]) -> list[dict[str, str]]:

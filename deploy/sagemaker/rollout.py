@@ -83,6 +83,14 @@ def latest_status(variant: dict[str, Any]) -> dict[str, Any]:
     return max(statuses, key=lambda s: str(s.get("StartTime", ""))) if statuses else {}
 
 
+def _capacity(variant: dict[str, Any], unknown: Any) -> str:
+    """Current/desired instances of a fleet, or its memory when it is serverless."""
+    serverless = variant.get("DesiredServerlessConfig") or variant.get("CurrentServerlessConfig")
+    if serverless:
+        return f"serverless {serverless.get('MemorySizeInMB', '?')} MB"
+    return f"{variant.get('CurrentInstanceCount', unknown)}/{variant.get('DesiredInstanceCount', '?')}"
+
+
 def snapshot(described: dict[str, Any], previous: Serving, target: Target) -> dict[str, Any]:
     """Status and per-fleet weights for `DeployReporter.traffic` (blue: live variants, green: pending)."""
     variants = []
@@ -95,7 +103,7 @@ def snapshot(described: dict[str, Any], previous: Serving, target: Target) -> di
                 "fleet": "serving",
                 "version": blue_version,
                 "weight": variant.get("CurrentWeight"),
-                "instances": f"{variant.get('CurrentInstanceCount', '?')}/{variant.get('DesiredInstanceCount', '?')}",
+                "instances": _capacity(variant, "?"),
                 "status": status.get("Status", described.get("EndpointStatus")),
                 "message": status.get("StatusMessage", ""),
             }
@@ -108,7 +116,7 @@ def snapshot(described: dict[str, Any], previous: Serving, target: Target) -> di
                 "fleet": "new",
                 "version": target.version,
                 "weight": variant.get("CurrentWeight"),
-                "instances": f"{variant.get('CurrentInstanceCount', 0)}/{variant.get('DesiredInstanceCount', '?')}",
+                "instances": _capacity(variant, 0),
                 "status": status.get("Status", "Pending"),
                 "message": status.get("StatusMessage", ""),
             }

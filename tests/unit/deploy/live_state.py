@@ -16,6 +16,7 @@ def matching_live_state(cfg: EnvironmentConfig, status: str = "InService", **ext
         endpoint_name=cfg.endpoint.name, status=status, model_version=f["model.version"],
         model_sha256=f["model.sha256"], package_arn=cfg.model.package_arn,
         instance_type=f["endpoint.instance_type"], instance_count=f["endpoint.instance_count"],
+        serverless=f["endpoint.serverless"],
         data_capture=f["endpoint.data_capture"], autoscaling=f["endpoint.autoscaling"],
         deployment=f["deployment"], alarms=f["alarms"], **extra,
     )  # fmt: skip
