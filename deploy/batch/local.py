@@ -56,7 +56,8 @@ class LocalBatch(BatchBackend):
         source, target = Path(job.input_uri).resolve(), Path(job.output_uri).resolve()
         files = input_files(source)
         base = source.parent if source.is_file() else source
-        plan = [(f, target / (str(f.relative_to(base)) + OUTPUT_SUFFIX)) for f in files]
+        names = [f.relative_to(base).as_posix() + OUTPUT_SUFFIX for f in files]
+        plan = [(f, target / name) for f, name in zip(files, names, strict=True)]
         reporter.event(
             f"job '{job.name}': {len(files)} file(s) with {job.model.label}, "
             f"{job.config.batch.instance_count} at a time"
@@ -64,7 +65,8 @@ class LocalBatch(BatchBackend):
         with ThreadPoolExecutor(max_workers=job.config.batch.instance_count) as pool:
             results = list(pool.map(lambda pair: self._score(job, model_dir, *pair, reporter), plan))
         records = sum(r["records"] for r in results)
-        return BatchRun(job.name, [str(out) for _, out in plan], time.monotonic() - began, {"records": records})
+        outputs = [self.join(job.output_uri, name) for name in names]
+        return BatchRun(job.name, outputs, time.monotonic() - began, {"records": records})
 
     def _model_dir(self, job: BatchJob) -> Path:
         archive = Path(urlparse(job.model.artifact_uri).path)

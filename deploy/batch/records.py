@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from deploy.batch import ERRORS_FILE, BatchBackend
+from deploy.batch import ERRORS_FILE, OUTPUT_SUFFIX, BatchBackend
 from deploy.errors import BatchFailed
 
 MAX_LISTED = 100_000  # failed records written to the side file; the count stays exact beyond it
@@ -30,10 +30,10 @@ class RecordReport:
         return self.failed / self.records if self.records else 0.0
 
 
-def scan(backend: BatchBackend, outputs: list[str], with_id: bool) -> RecordReport:
+def scan(backend: BatchBackend, output_uri: str, outputs: list[str], with_id: bool) -> RecordReport:
     report = RecordReport()
     for uri in outputs:
-        name = uri.rsplit("/", 1)[-1]
+        name = uri.removeprefix(output_uri.rstrip("/")).lstrip("/").removesuffix(OUTPUT_SUFFIX)  # the input's name
         for number, line in enumerate(backend.read_lines(uri), 1):
             report.records += 1
             if line.endswith(","):
@@ -62,7 +62,7 @@ def apply_policy(
     backend: BatchBackend, output_uri: str, outputs: list[str], id_column: str | None, max_share: float
 ) -> RecordReport:
     """Write the side file if any record failed; raise BatchFailed past the allowed share."""
-    report = scan(backend, outputs, id_column is not None)
+    report = scan(backend, output_uri, outputs, id_column is not None)
     if report.failed:
         report.side_file = backend.join(output_uri, ERRORS_FILE)
         backend.write_text(report.side_file, side_file_text(report, id_column))

@@ -27,7 +27,7 @@ class BatchReport:
     def summary(self) -> str:
         rate = self.records.records / self.run.seconds if self.run.seconds else 0.0
         text = (
-            f"{self.job.env}: {self.records.records} records scored by {self.job.model.label} in "
+            f"{self.job.env}: {self.records.records} records through {self.job.model.label} in "
             f"{self.run.seconds:.1f} s ({rate:,.0f} rows/s) → {self.job.output_uri}"
         )
         if self.records.failed:

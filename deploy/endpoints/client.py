@@ -144,7 +144,8 @@ class EndpointClient:
         try:
             answer.predictions  # noqa: B018 - parse now: a malformed answer raises here, not in the caller
         except ResponseInvalid as error:
-            raise EndpointFailed(self.endpoint_name, answer.status, f"answer breaks the prediction schema: {error}")
+            reason = f"answer breaks the prediction schema: {error}"
+            raise EndpointFailed(self.endpoint_name, answer.status, reason) from None
         return answer
 
     def invoke(
