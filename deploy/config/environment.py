@@ -267,7 +267,7 @@ class BatchConfig(Strict):
     max_payload_mb: int = Field(6, ge=1, le=100, description="MaxPayloadInMB: size of one mini-batch of lines")
     max_concurrent_transforms: int | None = Field(None, ge=1, le=64, description="requests per instance at once")
     invocation_timeout_seconds: int = Field(600, ge=1, le=3600, description="ModelClientConfig, per mini-batch")
-    max_runtime_seconds: int = Field(86400, ge=60, le=259200, description="the job is followed at most this long")
+    max_runtime_seconds: int = Field(18000, ge=60, le=259200, description="stopped after this long (batch.yml: 6 h)")
     max_failed_share: float = Field(
         0.01, ge=0, le=1, description="the job fails when more than this share of records could not be scored"
     )
