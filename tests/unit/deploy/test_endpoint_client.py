@@ -204,4 +204,4 @@ def test_loopback_urls_are_unsigned_with_timeouts_and_no_botocore_retries(monkey
     monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    assert runtime_client("eu-west-1", None, 60).meta.config.signature_version is None
+    assert runtime_client("eu-west-1", None, 60).meta.config.signature_version == "v4"
