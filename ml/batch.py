@@ -13,7 +13,8 @@ The batch job sets ``MLOPS_RECORD_ERRORS=inline`` on the transform's container, 
 ``ml.endpoint.transform_fn`` answer through ``transform_records``. Locally ``python -m ml.batch``
 runs the same function over a file in mini-batches of at most ``--max-payload-mb``, splitting
 off an ID column first and joining it back, as Transform's ``InputFilter``/``JoinSource``/
-``OutputFilter`` do, so memory stays flat whatever the file's size.
+``OutputFilter`` do, so memory stays flat whatever the file's size; ``--workers`` processes score
+mini-batches side by side, as Transform sends ``MaxConcurrentTransforms`` of them at once.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +63,25 @@ def split_record(line: str) -> list[str] | None:
     return rows[0] if len(rows) == 1 else None
 
 
+# The texts ml.payload reads as missing numbers; any other text float() refuses goes to `to_batch`.
+_MISSING = dict.fromkeys(("", "nan", "NaN", "NA", "null", "None"), math.nan)
+
+
+def _numbers(column: Sequence[str], count: int) -> np.ndarray:
+    try:
+        return np.fromiter(map(float, column), dtype=float, count=count)
+    except ValueError:
+        missing = _MISSING.get
+        return np.fromiter((float(v) if missing(v) is None else math.nan for v in column), dtype=float, count=count)
+
+
 def fast_batch(rows: Sequence[Sequence[str]], features: Features) -> Batch:
     """Columns of well-formed text rows; any doubt goes to ``to_batch``, whose checks and reasons are the endpoint's."""
     columns = list(zip(*rows, strict=True))
     parsed: dict[str, Any] = {}
     for j, name in enumerate(features.numeric):
         try:
-            values = np.fromiter(map(float, columns[j]), dtype=float, count=len(rows))
+            values = _numbers(columns[j], len(rows))
         except (ValueError, OverflowError):
             return _checked(rows, features)
         if np.isinf(values).any():
@@ -154,26 +169,58 @@ def split_id(line: str) -> tuple[str, str]:
     return line, ""  # an unterminated quote: the ID swallows the line, the record fails as empty
 
 
-def score_file(model: Any, source: Path, target: Path, *, with_id: bool, max_payload_bytes: int) -> dict[str, int]:
-    """Stream `source` in mini-batches into `target`: one line out per line in, joined with the ID if asked."""
-    records = failed = 0
+def _mini_batches(reader: Any, size: int, with_id: bool) -> Iterator[tuple[list[str], list[str]]]:
+    """(IDs, records) of at most `size` bytes of lines at a time, as Transform's MultiRecord splits a file."""
+    while lines := reader.readlines(size):
+        lines = [line.rstrip("\r\n") for line in lines]
+        if not with_id:
+            yield [], lines
+            continue
+        pairs = [split_id(line) for line in lines]
+        yield [i for i, _ in pairs], [rest for _, rest in pairs]
+
+
+_worker_model: list[Any] = []  # the model a forked worker inherits
+
+
+def _score_in_worker(records: list[str]) -> list[str]:
+    return score_records(records, _worker_model[0])
+
+
+def score_file(
+    model: Any, source: Path, target: Path, *, with_id: bool, max_payload_bytes: int, workers: int = 1
+) -> dict[str, int]:
+    """Stream `source` into `target`, one line out per line in, in order; mini-batches go to `workers` processes.
+
+    At most two mini-batches per worker are in flight, so memory stays flat whatever the file's size.
+    """
+    _worker_model[:] = [model]
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    pending: deque[tuple[list[str], Any]] = deque()
+    stats = {"records": 0, "failed": 0}
     reader = open(source, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115 (closed below)
-    with reader, open(target, "w", encoding="utf-8") as writer:
-        while True:
-            lines = reader.readlines(max_payload_bytes)
-            if not lines:
-                break
-            lines = [line.rstrip("\r\n") for line in lines]
-            ids: list[str] = []
-            if with_id:
-                ids, lines = map(list, zip(*(split_id(line) for line in lines), strict=True))  # type: ignore[assignment]
-            answers = score_records(lines, model)
-            failed += sum(1 for answer in answers if not answer.endswith(","))
-            if with_id:
-                answers = [f"{i},{a}" for i, a in zip(ids, answers, strict=True)]
-            writer.write("\n".join(answers) + "\n")
-            records += len(lines)
-    return {"records": records, "failed": failed}
+    try:
+        with reader, open(target, "w", encoding="utf-8") as writer:
+            for ids, records in _mini_batches(reader, max_payload_bytes, with_id):
+                answer = pool.apply_async(_score_in_worker, (records,)) if pool else score_records(records, model)
+                pending.append((ids, answer))
+                while len(pending) > (2 * workers if pool else 0):
+                    _write(writer, *pending.popleft(), stats)
+            while pending:
+                _write(writer, *pending.popleft(), stats)
+    finally:
+        if pool is not None:
+            pool.terminate()
+    return stats
+
+
+def _write(writer: Any, ids: list[str], answer: Any, stats: dict[str, int]) -> None:
+    answers: list[str] = answer if isinstance(answer, list) else answer.get()
+    stats["records"] += len(answers)
+    stats["failed"] += sum(1 for line in answers if not line.endswith(","))
+    if ids:
+        answers = [f"{i},{a}" for i, a in zip(ids, answers, strict=True)]
+    writer.write("\n".join(answers) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,15 +231,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--with-id", action="store_true", help="the first column is an ID: passed through, not scored")
     parser.add_argument("--max-payload-mb", type=float, default=6.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="scoring processes")
     args = parser.parse_args(argv)
     from ml.inference import model_fn
 
     began = time.perf_counter()
     model = model_fn(args.model_dir)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    stats = score_file(
-        model, args.input, args.output, with_id=args.with_id, max_payload_bytes=int(args.max_payload_mb * 1024 * 1024)
-    )
+    size = int(args.max_payload_mb * 1024 * 1024)
+    stats = score_file(model, args.input, args.output, with_id=args.with_id, max_payload_bytes=size,
+                       workers=max(1, args.workers))  # fmt: skip
     stats["seconds"] = round(time.perf_counter() - began, 3)  # type: ignore[assignment]
     print(json.dumps(stats), flush=True)
     return 0

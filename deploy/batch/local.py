@@ -92,6 +92,8 @@ class LocalBatch(BatchBackend):
             "--max-payload-mb",
             str(job.config.batch.max_payload_mb),
         ]
+        # Transform sends MaxConcurrentTransforms mini-batches at once; locally, one process each.
+        cmd += ["--workers", str(job.config.batch.max_concurrent_transforms or os.cpu_count() or 1)]
         if job.id_column:
             cmd.append("--with-id")
         env = {

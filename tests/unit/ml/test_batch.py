@@ -33,6 +33,8 @@ def test_good_records_get_exactly_the_endpoints_answer(model: handlers.ServingMo
     lines = csv_lines(model, 300)
     lines[5] = lines[5].replace(",month-to-month,", ", month-to-month ,")  # whitespace around a category
     lines[9] = ",".join(["", *lines[9].split(",")[1:]])  # a missing number: NaN, as the endpoint reads it
+    for i, text in ((10, "NA"), (11, "None"), (12, "null"), (13, "nan"), (14, " 7 ")):
+        lines[i] = ",".join([*lines[i].split(",")[:2], text, *lines[i].split(",")[3:]])
     answers = score_records(lines, model)
     assert len(answers) == len(lines)
     assert [a.removesuffix(",") for a in answers] == [endpoint_answer(model, line) for line in lines]
@@ -95,6 +97,9 @@ def test_score_file_streams_in_mini_batches_keeping_order_and_ids(model: handler
     stats = score_file(model, source, target, with_id=True, max_payload_bytes=4096)  # ~50 lines a mini-batch
     out = target.read_text().splitlines()
     assert stats == {"records": 2000, "failed": 0}
+    parallel = tmp_path / "parallel.out"
+    assert score_file(model, source, parallel, with_id=True, max_payload_bytes=4096, workers=2) == stats
+    assert parallel.read_text() == target.read_text()
     assert [o.split(",")[0] for o in out] == [f"id-{i}" for i in range(2000)]
     assert out[1234] == f"id-1234,{endpoint_answer(model, lines[1234])},"
 
