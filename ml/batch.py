@@ -107,10 +107,11 @@ def score_records(records: Sequence[str], model: Any) -> list[str]:
     rows: list[list[str]] = []
     positions: list[int] = []
     for i, record in enumerate(records):
-        fields = split_record(record.rstrip("\r\n"))
+        record = record.rstrip("\r\n")
+        fields = record.split(",") if '"' not in record else split_record(record)
         if fields is None:
             out[i] = error_line("malformed CSV quoting")
-        elif not any(field.strip() for field in fields):
+        elif not record.strip(", \t"):
             out[i] = error_line("empty record")
         elif len(fields) != width:
             out[i] = error_line(f"{len(fields)} columns, expected {width} ({', '.join(features.names)})")
@@ -176,7 +177,8 @@ def _mini_batches(reader: Any, size: int, with_id: bool) -> Iterator[tuple[list[
         if not with_id:
             yield [], lines
             continue
-        pairs = [split_id(line) for line in lines]
+        quoted = any(line.startswith('"') for line in lines)
+        pairs = [split_id(line) for line in lines] if quoted else [line.partition(",")[::2] for line in lines]
         yield [i for i, _ in pairs], [rest for _, rest in pairs]
 
 
