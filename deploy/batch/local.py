@@ -57,13 +57,13 @@ class LocalBatch(BatchBackend):
         files = input_files(source)
         base = source.parent if source.is_file() else source
         names = [f.relative_to(base).as_posix() + OUTPUT_SUFFIX for f in files]
-        plan = [(f, target / name) for f, name in zip(files, names, strict=True)]
+        plan = [(f, target / name, self.join(job.output_uri, name)) for f, name in zip(files, names, strict=True)]
         reporter.event(
             f"job '{job.name}': {len(files)} file(s) with {job.model.label}, "
             f"{job.config.batch.instance_count} at a time"
         )
         with ThreadPoolExecutor(max_workers=job.config.batch.instance_count) as pool:
-            results = list(pool.map(lambda pair: self._score(job, model_dir, *pair, reporter), plan))
+            results = list(pool.map(lambda item: self._score(job, model_dir, *item, reporter), plan))
         records = sum(r["records"] for r in results)
         outputs = [self.join(job.output_uri, name) for name in names]
         return BatchRun(job.name, outputs, time.monotonic() - began, {"records": records})
@@ -77,7 +77,9 @@ class LocalBatch(BatchBackend):
         except DeployError as exc:
             raise BatchFailed(f"refusing to run the batch: {exc.message}") from None
 
-    def _score(self, job: BatchJob, model_dir: Path, source: Path, target: Path, reporter: BatchReporter) -> dict:
+    def _score(
+        self, job: BatchJob, model_dir: Path, source: Path, target: Path, shown: str, reporter: BatchReporter
+    ) -> dict:
         target.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
             sys.executable,
@@ -108,7 +110,7 @@ class LocalBatch(BatchBackend):
                 f"{lines[-1] if lines else 'no output'}"
             )
         stats = json.loads(done.stdout.strip().splitlines()[-1])
-        reporter.event(f"{source.name}: {stats['records']} records in {stats['seconds']:.1f} s → {target}")
+        reporter.event(f"{source.name}: {stats['records']} records in {stats['seconds']:.1f} s → {shown}")
         return stats
 
     def read_lines(self, uri: str) -> Iterator[str]:

@@ -140,3 +140,17 @@ def test_fuzzed_requests_never_get_a_5xx_and_always_match_the_document(case: sch
 
 def test_the_document_is_packaged_with_the_control_plane() -> None:
     assert Path(DOCUMENT).is_file() and "**/*.yaml" in (REPO / "pyproject.toml").read_text()
+
+
+def test_the_readmes_application_snippet_runs_against_a_local_endpoint(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Calling an endpoint from your application") :]
+    snippet = section[section.index("```python\n") + 10 : section.index("```\n", section.index("```python"))]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", endpoint)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)  # a loopback endpoint needs no credentials
+    exec(compile(snippet.replace('"churn-prod"', f'"{NAME}"'), "README.md", "exec"), {})  # noqa: S102
+    label, probability, variant = capsys.readouterr().out.split()
+    assert label in ("0", "1") and 0 <= float(probability) <= 1 and variant == "AllTraffic"
