@@ -170,23 +170,32 @@ def split_id(line: str) -> tuple[str, str]:
     return line, ""  # an unterminated quote: the ID swallows the line, the record fails as empty
 
 
-def _mini_batches(reader: Any, size: int, with_id: bool) -> Iterator[tuple[list[str], list[str]]]:
-    """(IDs, records) of at most `size` bytes of lines at a time, as Transform's MultiRecord splits a file."""
-    while lines := reader.readlines(size):
-        lines = [line.rstrip("\r\n") for line in lines]
-        if not with_id:
-            yield [], lines
-            continue
+def _mini_batches(reader: Any, size: int) -> Iterator[str]:
+    """Whole lines, about `size` bytes at a time, as Transform's MultiRecord cuts a file."""
+    while chunk := reader.read(size):
+        yield chunk if chunk.endswith("\n") else chunk + reader.readline()
+
+
+def score_chunk(text: str, model: Any, with_id: bool) -> tuple[str, int, int]:
+    """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked."""
+    lines = text.splitlines()
+    if with_id:
         quoted = any(line.startswith('"') for line in lines)
         pairs = [split_id(line) for line in lines] if quoted else [line.partition(",")[::2] for line in lines]
-        yield [i for i, _ in pairs], [rest for _, rest in pairs]
+        answers = score_records([rest for _, rest in pairs], model)
+        failed = sum(1 for answer in answers if not answer.endswith(","))
+        answers = [f"{pair[0]},{answer}" for pair, answer in zip(pairs, answers, strict=True)]
+    else:
+        answers = score_records(lines, model)
+        failed = sum(1 for answer in answers if not answer.endswith(","))
+    return "\n".join(answers) + "\n" if answers else "", len(answers), failed
 
 
 _worker_model: list[Any] = []  # the model a forked worker inherits
 
 
-def _score_in_worker(records: list[str]) -> list[str]:
-    return score_records(records, _worker_model[0])
+def _score_in_worker(text: str, with_id: bool) -> tuple[str, int, int]:
+    return score_chunk(text, _worker_model[0], with_id)
 
 
 def score_file(
@@ -198,31 +207,29 @@ def score_file(
     """
     _worker_model[:] = [model]
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
-    pending: deque[tuple[list[str], Any]] = deque()
+    pending: deque[Any] = deque()
     stats = {"records": 0, "failed": 0}
     reader = open(source, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115 (closed below)
     try:
         with reader, open(target, "w", encoding="utf-8") as writer:
-            for ids, records in _mini_batches(reader, max_payload_bytes, with_id):
-                answer = pool.apply_async(_score_in_worker, (records,)) if pool else score_records(records, model)
-                pending.append((ids, answer))
+            for chunk in _mini_batches(reader, max_payload_bytes):
+                args = (chunk, with_id)
+                pending.append(pool.apply_async(_score_in_worker, args) if pool else score_chunk(chunk, model, with_id))
                 while len(pending) > (2 * workers if pool else 0):
-                    _write(writer, *pending.popleft(), stats)
+                    _write(writer, pending.popleft(), stats)
             while pending:
-                _write(writer, *pending.popleft(), stats)
+                _write(writer, pending.popleft(), stats)
     finally:
         if pool is not None:
             pool.terminate()
     return stats
 
 
-def _write(writer: Any, ids: list[str], answer: Any, stats: dict[str, int]) -> None:
-    answers: list[str] = answer if isinstance(answer, list) else answer.get()
-    stats["records"] += len(answers)
-    stats["failed"] += sum(1 for line in answers if not line.endswith(","))
-    if ids:
-        answers = [f"{i},{a}" for i, a in zip(ids, answers, strict=True)]
-    writer.write("\n".join(answers) + "\n")
+def _write(writer: Any, answer: Any, stats: dict[str, int]) -> None:
+    text, records, failed = answer if isinstance(answer, tuple) else answer.get()
+    stats["records"] += records
+    stats["failed"] += failed
+    writer.write(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
