@@ -102,7 +102,7 @@ def _checked(rows: Sequence[Sequence[str]], features: Features) -> Batch:
 def score_records(records: Sequence[str], model: Any) -> list[str]:
     """One output line (no newline) per record: ``probability,label,`` or ``,,reason``."""
     features: Features = model.features
-    width = len(features.names)
+    width, names = len(features.names), frozenset(features.names)
     out = [""] * len(records)
     rows: list[list[str]] = []
     positions: list[int] = []
@@ -113,6 +113,8 @@ def score_records(records: Sequence[str], model: Any) -> list[str]:
             out[i] = error_line("malformed CSV quoting")
         elif not record.strip(", \t"):
             out[i] = error_line("empty record")
+        elif i == 0 and not names.isdisjoint(field.strip() for field in fields):
+            out[i] = error_line("a header line: batch input has none, every line is a record (remove it)")
         elif len(fields) != width:
             out[i] = error_line(f"{len(fields)} columns, expected {width} ({', '.join(features.names)})")
         else:

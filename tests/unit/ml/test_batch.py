@@ -58,6 +58,13 @@ def test_bad_records_fail_alone_with_the_endpoints_reason(model: handlers.Servin
     assert [answers[i].removesuffix(",") for i in good] == [endpoint_answer(model, lines[i]) for i in good]
 
 
+def test_a_header_line_is_named_as_such(model: handlers.ServingModel) -> None:
+    lines = [",".join(model.features.names), *csv_lines(model, 3)]
+    answers = score_records(lines, model)
+    assert answers[0] == ",,a header line: batch input has none; every line is a record (remove it)"
+    assert all(a.endswith(",") for a in answers[1:])
+
+
 def test_container_answers_a_mini_batch_record_by_record_in_batch_mode(
     model: handlers.ServingModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
