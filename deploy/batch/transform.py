@@ -109,18 +109,19 @@ class TransformJobs(BatchBackend):
             job.env, job.config.endpoint.name, job.model.version, job.model.sha256, job.model.arn, job.commit
         )
         request = transform_request(job, model_name, tags)
+        outputs = self._outputs(job.input_uri, job.output_uri)
         self._call(self.sagemaker.create_transform_job, **request)
         resources = request["TransformResources"]
         reporter.event(
             f"CreateTransformJob '{job.name}': {resources['InstanceCount']} × {resources['InstanceType']}, "
             f"{job.input_uri} → {job.output_uri}"
         )
-        described = self._follow(job, reporter)
+        described = self._follow(job, outputs, reporter)
         if described["TransformJobStatus"] != "Completed":
             raise BatchFailed(self._failure(job.name, described))
         return BatchRun(
             job.name,
-            self._outputs(job.input_uri, job.output_uri),
+            outputs,
             self.clock() - began,
             {"transform_job": described.get("TransformJobArn", job.name)},
         )
@@ -142,9 +143,11 @@ class TransformJobs(BatchBackend):
         reporter.event(f"model '{name}' from {model.arn}")
         return name
 
-    def _follow(self, job: BatchJob, reporter: BatchReporter) -> dict[str, Any]:
-        deadline = self.clock() + job.config.batch.max_runtime_seconds
-        shown = ""
+    def _follow(self, job: BatchJob, outputs: list[str], reporter: BatchReporter) -> dict[str, Any]:
+        """Poll until the job ends: each status change, and each input file whose output appeared."""
+        started = self.clock()
+        deadline = started + job.config.batch.max_runtime_seconds
+        shown, written = "", 0
         while True:
             described = self._call(self.sagemaker.describe_transform_job, TransformJobName=job.name)
             status = described["TransformJobStatus"]
@@ -153,6 +156,11 @@ class TransformJobs(BatchBackend):
                 shown = status
             if status in TERMINAL:
                 return described
+            done = self._written(job.output_uri, outputs)
+            if done != written:
+                minutes = (self.clock() - started) / 60
+                reporter.event(f"{job.name}: {done} of {len(outputs)} file(s) scored after {minutes:.0f} min")
+                written = done
             if self.clock() >= deadline:
                 self._call(self.sagemaker.stop_transform_job, TransformJobName=job.name)
                 raise BatchFailed(
@@ -160,6 +168,13 @@ class TransformJobs(BatchBackend):
                     f"{job.config.batch.max_runtime_seconds} s: stopped it"
                 )
             self.sleep(self.poll_seconds)
+
+    def _written(self, output_uri: str, outputs: list[str]) -> int:
+        """How many of the expected output files Transform has written so far."""
+        where = S3Uri.parse(output_uri)
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=where.key)
+        present = {f"s3://{where.bucket}/{item['Key']}" for page in pages for item in page.get("Contents", [])}
+        return len(present.intersection(outputs))
 
     def _failure(self, name: str, described: dict[str, Any]) -> str:
         reason = described.get("FailureReason") or described["TransformJobStatus"].lower()

@@ -249,6 +249,29 @@ def test_a_failed_job_reports_its_reason_and_log_stream(
     assert "churn-prod-batch/i-1-17" in err and "InProgress" in err
 
 
+def test_progress_counts_the_files_scored_while_the_job_runs(
+    pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, stubber = failing_client("j", "InProgress", "InProgress", "InProgress", "Completed")
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in ("a.csv", "b.csv"):
+        s3.put_object(Bucket=BUCKET, Key=f"in/{name}", Body=b"1,2\n")
+    finished = iter(["a.csv", "b.csv"])
+
+    def transform_writes_a_file(seconds: float) -> None:
+        name = next(finished, None)
+        if name:
+            s3.put_object(Bucket=BUCKET, Key=f"out/{name}.out", Body=b"0.5,1,\n")
+
+    monkeypatch.setattr(SageMakerBackend, "batch", lambda self: TransformJobs(
+        Session(sagemaker=Split(client)), self.settings, poll_seconds=30, sleep=transform_writes_a_file))  # fmt: skip
+    with stubber:
+        assert main(BATCH) == 0
+    err = capsys.readouterr().err
+    assert ": 1 of 2 file(s) scored after" in err and ": 2 of 2 file(s) scored after" in err
+    assert "2 records through churn-classifier v1" in err
+
+
 def test_a_job_past_its_runtime_is_stopped(pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     client, stubber = failing_client("j", "InProgress")
     stubber.add_response("stop_transform_job", {})
