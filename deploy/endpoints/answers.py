@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 
@@ -76,6 +76,7 @@ class Answer:
     latency_ms: float
     variant: str | None = None
     attempts: int = 1
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names, as botocore reports them
 
     @cached_property
     def predictions(self) -> list[Prediction]:

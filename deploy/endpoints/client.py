@@ -48,9 +48,12 @@ RUNTIME_URL_ENV = ("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL")
 class EndpointError(DeployError):
     """An endpoint did not answer with a prediction; `status` is 0 when nothing answered."""
 
-    def __init__(self, endpoint: str, status: int, reason: str, code: str = "") -> None:
+    def __init__(
+        self, endpoint: str, status: int, reason: str, code: str = "", headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(f"endpoint '{endpoint}' answered {status or 'nothing'}: {reason}")
         self.endpoint, self.status, self.reason, self.code = endpoint, status, reason, code
+        self.headers = headers or {}  # lower-case names, as botocore reports them
 
 
 class PayloadRejected(EndpointError):
@@ -188,8 +191,9 @@ class EndpointClient:
         except (ReadTimeoutError, ConnectionClosedError) as exc:
             raise EndpointUnreachable(self.endpoint_name, 0, f"no answer: {exc}", "Timeout") from None
         latency_ms = (time.perf_counter() - began) * 1000
+        headers = reply.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         return Answer(200, data, reply.get("ContentType", request["Accept"]), latency_ms,
-                      reply.get("InvokedProductionVariant"), attempts)  # fmt: skip
+                      reply.get("InvokedProductionVariant"), attempts, headers)  # fmt: skip
 
     def _typed(self, exc: Any) -> EndpointError:
         from deploy.sagemaker.session import SETUP_CODES
@@ -204,10 +208,11 @@ class EndpointClient:
         reason = parse_reason(response.get("OriginalMessage") or error.get("Message") or code)
         if code in THROTTLING and status < 500:
             status = 429
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         missing = status == 404 or (code == "ValidationError" and "not found" in reason.lower())
         if 400 <= status < 500 and status != 429 and not missing:
-            return PayloadRejected(self.endpoint_name, status, reason, code)
-        return EndpointFailed(self.endpoint_name, status, reason, code)
+            return PayloadRejected(self.endpoint_name, status, reason, code, headers)
+        return EndpointFailed(self.endpoint_name, status, reason, code, headers)
 
     @staticmethod
     def _retryable(error: EndpointError) -> bool:
