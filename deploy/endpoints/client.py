@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from deploy.endpoints import Invocation
 from deploy.endpoints.answers import Answer, Prediction, ResponseInvalid, parse_reason
 from deploy.errors import DeployError, ExitCode
 
@@ -43,6 +44,7 @@ THROTTLING = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsExc
                         "ModelNotReadyException"})  # fmt: skip
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 RUNTIME_URL_ENV = ("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL")
+VARIANT_HEADER = "x-amzn-invoked-production-variant"
 
 
 class EndpointError(DeployError):
@@ -219,3 +221,21 @@ class EndpointClient:
         if isinstance(error, EndpointUnreachable):
             return error.code == "ConnectionRefused"  # never sent; a timeout may have run the model
         return error.status in RETRY_STATUS or error.code in THROTTLING
+
+
+def exchange(client: EndpointClient, body: bytes, content_type: str, accept: str) -> Invocation:
+    """One request as the HTTP exchange it was, for the adapters' `EndpointBackend.invoke` (smoke, replay, invoke).
+
+    An error status comes back as an `Invocation` with the server's reason as a JSON error body,
+    so smoke reports and replay counts see the status; no answer at all raises `EndpointUnreachable`.
+    """
+    began = time.perf_counter()
+    try:
+        answer = client.invoke(body, content_type=content_type, accept=accept)
+    except EndpointUnreachable:
+        raise
+    except EndpointError as error:
+        latency_ms = (time.perf_counter() - began) * 1000
+        reply = json.dumps({"error": error.reason}).encode()
+        return Invocation(error.status, reply, JSON, latency_ms, error.headers.get(VARIANT_HEADER))
+    return Invocation(answer.status, answer.body, answer.content_type, answer.latency_ms, answer.variant)

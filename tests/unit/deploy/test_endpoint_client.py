@@ -17,6 +17,7 @@ from deploy.endpoints.client import (
     PayloadRejected,
     Prediction,
     RetryPolicy,
+    exchange,
     runtime_client,
 )
 from deploy.errors import ExitCode
@@ -205,3 +206,17 @@ def test_loopback_urls_are_unsigned_with_timeouts_and_no_botocore_retries(monkey
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     assert runtime_client("eu-west-1", None, 60).meta.config.signature_version == "v4"
+
+
+def test_exchange_gives_the_adapters_an_http_answer_with_the_servers_reason(runtime: Any) -> None:
+    client, _ = make(runtime)
+    with Stubber(runtime) as stub:
+        stub.add_response("invoke_endpoint", ok())
+        stub.add_client_error(
+            "invoke_endpoint", "ModelError", "Received client error (415)", 424,
+            modeled_fields={"OriginalStatusCode": 415, "OriginalMessage": '{"error": "unsupported content type"}'},
+        )  # fmt: skip
+        good = exchange(client, b"{}", "application/json", "application/json")
+        bad = exchange(client, b"x", "application/x-npy", "application/json")
+    assert (good.status, good.variant, good.body) == (200, "AllTraffic", ANSWER)
+    assert (bad.status, json.loads(bad.body)) == (415, {"error": "unsupported content type"})
