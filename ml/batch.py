@@ -144,15 +144,24 @@ def _score(rows: list[list[str]], positions: list[int], model: Any, out: list[st
         out[position] = f"{round(p, 6)},{int(y)},"
 
 
+def lines_of(text: str) -> list[str]:
+    """The lines of a chunk, split at "\n" only (as Transform splits a file): a stray "\r" stays inside its record."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def transform_records(model: Any, body: bytes | str, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
     """The container's answer to one Transform mini-batch in record-error mode."""
     kind, charset = media_type(content_type or CSV)
     if kind != CSV:
         raise PayloadError(415, f"record-level batch scoring reads {CSV}, got {kind!r}")
-    text = body.decode(charset, errors="replace") if isinstance(body, bytes | bytearray) else body
-    records = text.splitlines()
-    if text and not records:
-        records = [""]
+    try:
+        text = bytes(body).decode(charset, errors="replace") if isinstance(body, bytes | bytearray) else body
+    except LookupError:
+        raise PayloadError(415, f"unsupported charset {charset!r}") from None
+    records = lines_of(text)
     return ("".join(line + "\n" for line in score_records(records, model))).encode(), CSV
 
 
@@ -180,7 +189,7 @@ def _mini_batches(reader: Any, size: int) -> Iterator[str]:
 
 def score_chunk(text: str, model: Any, with_id: bool) -> tuple[str, int, int]:
     """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked."""
-    lines = text.splitlines()
+    lines = lines_of(text)
     if with_id:
         quoted = any(line.startswith('"') for line in lines)
         pairs = [split_id(line) for line in lines] if quoted else [line.partition(",")[::2] for line in lines]

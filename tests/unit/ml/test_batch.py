@@ -81,6 +81,20 @@ def test_container_answers_a_mini_batch_record_by_record_in_batch_mode(
     with pytest.raises(handlers.PayloadError) as refused:
         transform_records(model, b"{}", "application/json", "text/csv")
     assert refused.value.status == 415
+    with pytest.raises(handlers.PayloadError) as refused:
+        transform_records(model, b"1,2", "text/csv; charset=no-such-codec", "text/csv")
+    assert refused.value.status == 415
+
+
+def test_lines_split_at_newlines_only_so_a_stray_carriage_return_stays_one_record(
+    model: handlers.ServingModel,
+) -> None:
+    lines = csv_lines(model, 3)
+    body = f"{lines[0]}\r\n{lines[1][:5]}\r{lines[1][5:]}\n{lines[2]}".encode()
+    answer, _ = transform_records(model, body, "text/csv", "text/csv")
+    out = answer.decode().split("\n")[:-1]
+    assert len(out) == 3 and out[0].endswith(",") and out[2].endswith(",")
+    assert out[1].startswith(",,")
 
 
 @pytest.mark.parametrize(
