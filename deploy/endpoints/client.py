@@ -67,6 +67,8 @@ class PayloadRejected(EndpointError):
 class EndpointFailed(EndpointError):
     """A 5xx (after retries where a retry was safe), or an endpoint that does not exist."""
 
+    exit_code = ExitCode.REQUEST_FAILED
+
 
 class EndpointUnreachable(EndpointError):
     """No HTTP answer: connection refused after retries, or a read timeout."""

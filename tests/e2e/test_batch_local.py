@@ -101,13 +101,13 @@ def test_bad_rows_under_the_threshold_are_listed_and_the_job_passes(
     assert "2 failed (0.50%)" in capsys.readouterr().err
 
 
-def test_bad_rows_over_the_threshold_fail_the_job_with_exit_16(
+def test_bad_rows_over_the_threshold_fail_the_job_with_exit_17(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     customers(tmp_path / "nightly.csv", 100, {i: "oops" for i in (3, 50)})  # 2 % > 1 %
     code = main(["batch", "--env", "prod", "--input", str(tmp_path / "nightly.csv"), "--output", str(tmp_path / "o"),
                  "--id-column", "customer_id"])  # fmt: skip
-    assert code == 16
+    assert code == 17
     err = capsys.readouterr().err
     assert "2 of 100 records (2.00%) could not be scored, more than batch.max_failed_share 1.00%" in err
     assert "first: nightly.csv line 3:" in err and "Traceback" not in err
@@ -122,7 +122,7 @@ def test_a_pin_missing_from_the_registry_is_refused(
     saved = prod.read_text()
     try:
         prod.write_text(re.sub(r"(?m)^  version: \d+", "  version: 9", saved))
-        assert main(["batch", "--env", "prod", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path)]) == 16
+        assert main(["batch", "--env", "prod", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path)]) == 17
     finally:
         prod.write_text(saved)
     assert "config/prod.yaml:model.version: refusing to run a batch with: model 'churn-classifier' version 9" in (
@@ -142,7 +142,7 @@ def test_an_artifact_that_does_not_match_the_pinned_sha256_is_refused(
         code = main(["batch", "--env", "prod", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o")])
     finally:
         artifact.write_bytes(saved)
-    assert code == 16
+    assert code == 17
     assert "model.sha256: refusing to run a batch with churn-classifier v1: its model.tar.gz hashes to" in (
         capsys.readouterr().err
     )

@@ -142,7 +142,7 @@ def test_a_model_500_is_not_retried(runtime: Any) -> None:
         with pytest.raises(EndpointFailed) as failed:
             client.predict(ROW)
     assert (failed.value.status, failed.value.reason, slept) == (500, "model error: boom", [])
-    assert failed.value.exit_code == ExitCode.DEPLOY
+    assert failed.value.exit_code == ExitCode.REQUEST_FAILED
 
 
 def test_a_payload_error_is_the_4xx_it_is_with_the_servers_reason(runtime: Any) -> None:
@@ -159,7 +159,7 @@ def test_a_payload_error_is_the_4xx_it_is_with_the_servers_reason(runtime: Any) 
         with pytest.raises(PayloadRejected) as rejected:
             client.predict("abc,1\n")
     assert (rejected.value.status, rejected.value.reason, slept) == (400, reason, [])
-    assert rejected.value.exit_code == ExitCode.REQUEST_REJECTED
+    assert rejected.value.exit_code == ExitCode.REQUEST_REFUSED
     assert str(rejected.value) == f"endpoint 'churn-prod' answered 400: {reason}"
 
 

@@ -197,12 +197,12 @@ def test_bad_rows_under_the_threshold_are_listed_in_a_side_file_in_s3(
     assert listed[0]["reason"].startswith("3 columns; expected 10")
 
 
-def test_bad_rows_over_the_threshold_fail_with_exit_16(
+def test_bad_rows_over_the_threshold_fail_with_exit_17(
     pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     use(monkeypatch, Transform(tmp_path))
     put_customers(50, {5: "x", 9: "y"})
-    assert main([*BATCH, "--id-column", "customer_id"]) == 16
+    assert main([*BATCH, "--id-column", "customer_id"]) == 17
     assert "2 of 50 records (4.00%) could not be scored" in capsys.readouterr().err
     assert read("out/batch-errors.csv").count("\n") == 3
 
@@ -243,7 +243,7 @@ def test_a_failed_job_reports_its_reason_and_log_stream(
     use(monkeypatch, Split(client), logs=logs)
     put_customers(5)
     with stubber, log_stubber:
-        assert main(BATCH) == 16
+        assert main(BATCH) == 17
     err = capsys.readouterr().err
     assert "Failed: ClientError: See job logs for more information (log: /aws/sagemaker/TransformJobs" in err
     assert "churn-prod-batch/i-1-17" in err and "InProgress" in err
@@ -279,7 +279,7 @@ def test_a_job_past_its_runtime_is_stopped(pinned: dict[str, Any], monkeypatch: 
     use(monkeypatch, Split(client), clock=lambda: next(ticks))
     put_customers(5)
     with stubber:
-        assert main(BATCH) == 16
+        assert main(BATCH) == 17
     stubber.assert_no_pending_responses()
 
 
@@ -291,7 +291,7 @@ def test_missing_package_and_sha256_mismatch_are_refused_before_any_job(
     use(monkeypatch, transform)
     put_customers(5)
     write_pins(plan_pins(sm_repo / "config", ModelPin(version=7, package_arn=None, sha256="a" * 64)))
-    assert main(BATCH) == 16
+    assert main(BATCH) == 17
     assert "config/prod.yaml:model.version: refusing to run a batch with: model 'churn-classifier' version 7" in (
         capsys.readouterr().err
     )
@@ -299,7 +299,7 @@ def test_missing_package_and_sha256_mismatch_are_refused_before_any_job(
                                                       sha256=pinned["sha256"])))  # fmt: skip
     bucket, _, key = pinned["uri"].removeprefix("s3://").partition("/")
     boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=key, Body=b"tampered")
-    assert main(BATCH) == 16
+    assert main(BATCH) == 17
     assert "its model.tar.gz hashes to" in capsys.readouterr().err
     assert transform.requests == []
 
