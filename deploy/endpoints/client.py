@@ -225,11 +225,18 @@ class EndpointClient:
         return error.status in RETRY_STATUS or error.code in THROTTLING
 
 
-def exchange(client: EndpointClient, body: bytes, content_type: str, accept: str) -> Invocation:
+def exchange(
+    client: EndpointClient,
+    body: bytes,
+    content_type: str,
+    accept: str,
+    on_headers: Callable[[dict[str, str]], None] | None = None,
+) -> Invocation:
     """One request as the HTTP exchange it was, for the adapters' `EndpointBackend.invoke` (smoke, replay, invoke).
 
     An error status comes back as an `Invocation` with the server's reason as a JSON error body,
     so smoke reports and replay counts see the status; no answer at all raises `EndpointUnreachable`.
+    `on_headers` sees the reply's headers first (a local endpoint checks whose server answered).
     """
     began = time.perf_counter()
     try:
@@ -237,7 +244,11 @@ def exchange(client: EndpointClient, body: bytes, content_type: str, accept: str
     except EndpointUnreachable:
         raise
     except EndpointError as error:
+        if on_headers is not None:
+            on_headers(error.headers)
         latency_ms = (time.perf_counter() - began) * 1000
         reply = json.dumps({"error": error.reason}).encode()
         return Invocation(error.status, reply, JSON, latency_ms, error.headers.get(VARIANT_HEADER))
+    if on_headers is not None:
+        on_headers(answer.headers)
     return Invocation(answer.status, answer.body, answer.content_type, answer.latency_ms, answer.variant)
