@@ -54,18 +54,6 @@ def mlops(root: Path, *args: str) -> None:
         raise SystemExit(f"mlops {' '.join(args)} failed:\n{done.stderr[-2000:]}")
 
 
-def deploy(root: Path, tries: int = 3) -> None:
-    """`mlops deploy --env prod`, again if the server lost the start race of a loaded machine."""
-    for attempt in range(tries):
-        try:
-            return mlops(root, "deploy", "--env", "prod")
-        except SystemExit:
-            mlops(root, "endpoint", "stop", "--env", "prod")
-            if attempt == tries - 1:
-                raise
-    return None
-
-
 def prepare(base: Path, rows: int) -> tuple[Path, Path, int]:
     """(repository with a pinned model, the input file, the prod port)."""
     from ml.dataset import make_churn
@@ -138,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         root, source, port = prepare(Path(tmp), args.rows)
         batch = run_batch(root, source, Path(tmp) / "out")
         out = (Path(tmp) / "out" / "customers.csv.out").read_text().splitlines()
-        deploy(root)
+        mlops(root, "deploy", "--env", "prod")
         runs = {}
         try:
             for threads in args.threads:

@@ -8,7 +8,6 @@ that the document allows. Examples are bounded so the suite stays fast.
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -31,7 +30,6 @@ from schemathesis.specs.openapi.checks import content_type_conformance
 from deploy.artifacts import file_sha256, pack_model_dir
 from deploy.config import load_pipeline
 from deploy.endpoints.client import EndpointClient, PayloadRejected
-from deploy.errors import DeployError
 from deploy.local.endpoint_process import EndpointProcess
 
 from .conftest import REPO, free_port
@@ -53,12 +51,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     train(base / "train", base / "model", {"algorithm": "logistic_regression"}, schema.numeric_names,
           schema.categorical_names, schema.label)  # fmt: skip
     pack_model_dir(base / "model", base / "model.tar.gz")
-    try:
-        process = EndpointProcess.start(base / "state", free_port(), 1, NAME)
-    except DeployError:  # the start race of a loaded machine: the server may be up all the same
-        time.sleep(2)
-        process = EndpointProcess.attach(base / "state")
-        assert process is not None, "the endpoint server did not start"
+    process = EndpointProcess.start(base / "state", free_port(), 1, NAME)
     try:
         process.load_variant("AllTraffic", base / "model.tar.gz", file_sha256(base / "model.tar.gz"), 1)
         process.set_weights({"AllTraffic": 100})
@@ -154,3 +147,26 @@ def test_the_readmes_application_snippet_runs_against_a_local_endpoint(
     exec(compile(snippet.replace('"churn-prod"', f'"{NAME}"'), "README.md", "exec"), {})  # noqa: S102
     label, probability, variant = capsys.readouterr().out.split()
     assert label in ("0", "1") and 0 <= float(probability) <= 1 and variant == "AllTraffic"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/invocations?" + "q" * 9000, {}, 414),
+        ("/invocations", {"X-Padding": "p" * 40000}, 431),
+    ],
+)
+def test_requests_too_large_to_read_get_the_documented_answer(endpoint: str, path: str, headers: dict, status: int):
+    import http.client
+
+    port = int(endpoint.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", path, body=b"1", headers={"Content-Type": "text/csv", **headers})
+        reply = connection.getresponse()
+        got, answer = reply.status, reply.read()
+    finally:
+        connection.close()
+    documented = document()["paths"]["/invocations"]["post"]["responses"]
+    assert got == status and str(status) in documented
+    component("Error").validate(json.loads(answer))
