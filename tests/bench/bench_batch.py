@@ -85,15 +85,22 @@ def run_batch(root: Path, source: Path, target: Path) -> dict:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds used so far by a process and its children (the endpoint's supervisor and workers)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    """CPU seconds used so far by a process and all its descendants (supervisor, workers, model processes)."""
+    tick, parents, cpu = os.sysconf("SC_CLK_TCK"), {}, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
+        parents[int(stat.parent.name)] = int(fields[1])
+        cpu[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for process, seconds in cpu.items():
+        ancestor = process
+        while ancestor not in (pid, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == pid:
+            total += seconds
     return total
 
 
