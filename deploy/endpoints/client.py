@@ -45,6 +45,7 @@ THROTTLING = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsExc
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 RUNTIME_URL_ENV = ("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL")
 VARIANT_HEADER = "x-amzn-invoked-production-variant"
+MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's limit on Body
 
 
 class EndpointError(DeployError):
@@ -165,6 +166,9 @@ class EndpointClient:
         target_variant: str | None = None,
     ) -> Answer:
         body, kind = content_of(payload, content_type)
+        if len(body) > MAX_BODY_BYTES:  # SageMaker refuses it before any model sees it; so do we
+            raise PayloadRejected(self.endpoint_name, 413, f"body of {len(body)} bytes exceeds InvokeEndpoint's "
+                                  f"limit of {MAX_BODY_BYTES} bytes (use `mlops batch` for large inputs)")  # fmt: skip
         request: dict[str, Any] = {"EndpointName": self.endpoint_name, "Body": body, "ContentType": kind,
                                    "Accept": accept}  # fmt: skip
         if inference_id is not None:
@@ -244,7 +248,7 @@ def exchange(
     except EndpointUnreachable:
         raise
     except EndpointError as error:
-        if on_headers is not None:
+        if on_headers is not None and error.headers:  # no headers: refused here, before any server saw it
             on_headers(error.headers)
         latency_ms = (time.perf_counter() - began) * 1000
         reply = json.dumps({"error": error.reason}).encode()

@@ -220,3 +220,10 @@ def test_exchange_gives_the_adapters_an_http_answer_with_the_servers_reason(runt
         bad = exchange(client, b"x", "application/x-npy", "application/json")
     assert (good.status, good.variant, good.body) == (200, "AllTraffic", ANSWER)
     assert (bad.status, json.loads(bad.body)) == (415, {"error": "unsupported content type"})
+
+
+def test_a_body_over_invoke_endpoints_limit_is_a_413_without_a_request(runtime: Any) -> None:
+    client, _ = make(runtime)
+    with Stubber(runtime), pytest.raises(PayloadRejected) as refused:  # no response queued: nothing may be sent
+        client.invoke(b"1," * (4 * 1024 * 1024), content_type="text/csv")
+    assert refused.value.status == 413 and "6291456" in refused.value.reason
