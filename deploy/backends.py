@@ -16,6 +16,7 @@ from deploy.errors import ConfigError
 from deploy.workspace import Workspace
 
 if TYPE_CHECKING:
+    from deploy.batch import BatchBackend
     from deploy.config.schema import DataConfig, PipelineConfig
     from deploy.endpoints import EndpointBackend
     from deploy.pipeline.data import ResolvedData
@@ -57,6 +58,10 @@ class Backend(ABC):
         """The region whose prices apply: the configured or ambient AWS region, else the table's."""
         ambient = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         return self.pipeline.sagemaker.region or ambient or ""
+
+    @abstractmethod
+    def batch(self) -> BatchBackend:
+        """Batch scoring of files with a model (`mlops batch`)."""
 
 
 def backend_name(explicit: str | None) -> str:

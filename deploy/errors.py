@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     NOT_STAGED = 14
     REQUEST_REFUSED = 15  # `invoke`: the endpoint answered 4xx (fix the request)
     REQUEST_FAILED = 16  # `invoke`: the endpoint answered 5xx (the model failed)
+    BATCH_FAILED = 17
     INTERRUPTED = 130
 
 
@@ -131,3 +132,9 @@ class RequestFailed(MlopsError):
     """`mlops invoke`: the endpoint answered 5xx: the model failed on a request it accepted."""
 
     exit_code = ExitCode.REQUEST_FAILED
+
+
+class BatchFailed(MlopsError):
+    """A batch job failed, or more of its records failed than the environment's `batch.max_failed_share`."""
+
+    exit_code = ExitCode.BATCH_FAILED

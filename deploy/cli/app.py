@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "deploy.cli.deploy_cmd",
     "deploy.cli.promote_cmd",
     "deploy.cli.endpoint_cmd",
+    "deploy.cli.batch_cmd",
     "deploy.cli.demo_cmd",
     "deploy.cli.issue_cmd",
     "deploy.cli.teardown_cmd",

@@ -1,4 +1,4 @@
-"""The schema of `config/<env>.yaml`: model pin, endpoint, deployment policy, alarms, smoke test.
+"""The schema of `config/<env>.yaml`: model pin, endpoint, deployment policy, alarms, smoke test, batch.
 
 Runs on the control plane. Both backends read these fields; the `local` block only tunes the
 local endpoints. The limits are SageMaker's (DeploymentConfig ranges, instance counts), so a
@@ -259,6 +259,20 @@ class LocalConfig(Strict):
     )
 
 
+class BatchConfig(Strict):
+    """`mlops batch`: the Batch Transform job's compute and the record-level error policy (both backends)."""
+
+    instance_type: InstanceType = "ml.m5.large"
+    instance_count: int = Field(1, ge=1, le=100, description="locally: input files scored in parallel")
+    max_payload_mb: int = Field(6, ge=1, le=100, description="MaxPayloadInMB: size of one mini-batch of lines")
+    max_concurrent_transforms: int | None = Field(None, ge=1, le=64, description="requests per instance at once")
+    invocation_timeout_seconds: int = Field(600, ge=1, le=3600, description="ModelClientConfig, per mini-batch")
+    max_runtime_seconds: int = Field(18000, ge=60, le=259200, description="stopped after this long (batch.yml: 6 h)")
+    max_failed_share: float = Field(
+        0.01, ge=0, le=1, description="the job fails when more than this share of records could not be scored"
+    )
+
+
 class EnvironmentConfig(Strict):
     model: ModelPin = Field(default_factory=ModelPin)
     endpoint: EndpointConfig
@@ -269,6 +283,7 @@ class EnvironmentConfig(Strict):
         False, description="mark the model package Approved after a successful deploy (prod)"
     )
     local: LocalConfig
+    batch: BatchConfig = Field(default_factory=BatchConfig)
 
     @model_validator(mode="after")
     def _policy_fits_endpoint(self) -> EnvironmentConfig:

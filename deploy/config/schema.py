@@ -29,6 +29,7 @@ from deploy.config.base import (  # noqa: F401 - re-exported for callers of depl
 from deploy.config.environment import (  # noqa: F401 - re-exported
     AlarmConfig,
     Autoscaling,
+    BatchConfig,
     DataCapture,
     DeploymentPolicy,
     EndpointConfig,

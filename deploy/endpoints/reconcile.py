@@ -16,7 +16,7 @@ from deploy.config.schema import EnvironmentConfig
 from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, LiveState
 from deploy.endpoints.lock import deploy_lock
 from deploy.endpoints.plan import Change, diff
-from deploy.errors import DeployError, RegistryError
+from deploy.errors import DeployError, MlopsError, RegistryError
 from deploy.lineage import git_commit, run_url
 from deploy.registry import ModelVersion
 
@@ -35,26 +35,28 @@ class DeployReport:
         return not self.changes
 
 
-def resolve_pinned_model(backend: Backend, env: str, cfg: EnvironmentConfig) -> ModelVersion:
-    """The registry's record of the pin, after checking the artifact's bytes against git."""
+def resolve_pinned_model(
+    backend: Backend, env: str, cfg: EnvironmentConfig, *, action: str = "deploy", error: type[MlopsError] = DeployError
+) -> ModelVersion:
+    """The registry's record of the pin, after checking the artifact's bytes against git, before `action`."""
     where = f"config/{env}.yaml:model"
     if not cfg.model.pinned:
-        raise DeployError(f"{where}: no model is pinned yet; `mlops promote` pins one")
+        raise error(f"{where}: no model is pinned yet; `mlops promote` pins one")
     group = backend.pipeline.registry.model_package_group
     registry = backend.registry()
     try:
         model = registry.get(group, cfg.model.version)  # type: ignore[arg-type]
     except RegistryError as exc:
-        raise DeployError(f"{where}.version: refusing to deploy: {exc.message}") from None
+        raise error(f"{where}.version: refusing to {action}: {exc.message}") from None
     if model.sha256 != cfg.model.sha256:
-        raise DeployError(
-            f"{where}.sha256: refusing to deploy {model.label}: git pins {cfg.model.sha256[:12]}…, "
+        raise error(
+            f"{where}.sha256: refusing to {action} {model.label}: git pins {cfg.model.sha256[:12]}…, "
             f"the registry records {model.sha256[:12]}…"
         )
     actual = registry.artifact_sha256(model)
     if actual != cfg.model.sha256:
-        raise DeployError(
-            f"{where}.sha256: refusing to deploy {model.label}: its model.tar.gz hashes to {actual[:12]}…, "
+        raise error(
+            f"{where}.sha256: refusing to {action} {model.label}: its model.tar.gz hashes to {actual[:12]}…, "
             f"git pins {cfg.model.sha256[:12]}…"
         )
     return model

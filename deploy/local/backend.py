@@ -40,3 +40,8 @@ class LocalBackend(Backend):
         from deploy.local.endpoints import LocalEndpoints
 
         return LocalEndpoints(self.workspace, self.registry())
+
+    def batch(self):
+        from deploy.batch.local import LocalBatch
+
+        return LocalBatch(self.workspace)

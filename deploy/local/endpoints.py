@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from urllib.parse import urlparse
 
 from deploy.config.schema import EnvironmentConfig
 from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, EndpointBackend, Invocation, LiveState
+from deploy.endpoints.client import EndpointClient, EndpointUnreachable, RetryPolicy, exchange
 from deploy.errors import DeployError
 from deploy.local.endpoint_process import EndpointProcess
 from deploy.local.rollout import Rollout
@@ -96,6 +98,8 @@ class LocalEndpoints(EndpointBackend):
     def __init__(self, workspace: Workspace, registry: Registry) -> None:
         self.workspace = workspace
         self.registry = registry
+        self._clients: dict[tuple[str, int], EndpointClient] = {}
+        self._clients_lock = threading.Lock()
 
     def state_dir(self, env: str) -> Path:
         return self.workspace.endpoint_dir(env)
@@ -242,30 +246,30 @@ class LocalEndpoints(EndpointBackend):
     def invoke(
         self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
     ) -> Invocation:
-        headers = {"Content-Type": content_type, "Accept": accept}
-        connection = http.client.HTTPConnection("127.0.0.1", cfg.local.port, timeout=INVOKE_TIMEOUT_SECONDS)
-        began = time.perf_counter()
+        """Through the one endpoint client, on the SageMaker Runtime path: the server checks the endpoint name."""
         try:
-            connection.request("POST", "/invocations", body=body, headers=headers)
-            reply = connection.getresponse()
-            answer = reply.read()
-        except ConnectionRefusedError:
-            raise DeployError(
-                f"endpoint '{cfg.endpoint.name}' is not running on 127.0.0.1:{cfg.local.port}: "
-                f"run `mlops deploy --env {env}` or `mlops endpoint start --env {env}`"
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise DeployError(f"endpoint '{cfg.endpoint.name}' on 127.0.0.1:{cfg.local.port}: {exc}") from None
-        finally:
-            connection.close()
-        check_identity(reply.getheader(IDENTITY_HEADER), cfg.endpoint.name, cfg.local.port)
-        return Invocation(
-            status=reply.status,
-            body=answer,
-            content_type=reply.getheader("Content-Type", ""),
-            latency_ms=(time.perf_counter() - began) * 1000,
-            variant=reply.getheader("X-Amzn-Invoked-Production-Variant"),
-        )
+            return exchange(self._client(cfg), body, content_type, accept, on_headers=lambda headers: check_identity(
+                headers.get(IDENTITY_HEADER.lower()), cfg.endpoint.name, cfg.local.port))  # fmt: skip
+        except EndpointUnreachable as exc:
+            if exc.code == "ConnectionRefused":
+                raise DeployError(
+                    f"endpoint '{cfg.endpoint.name}' is not running on 127.0.0.1:{cfg.local.port}: "
+                    f"run `mlops deploy --env {env}` or `mlops endpoint start --env {env}`"
+                ) from None
+            raise DeployError(f"endpoint '{cfg.endpoint.name}' on 127.0.0.1:{cfg.local.port}: {exc.reason}") from None
+
+    def _client(self, cfg: EnvironmentConfig) -> EndpointClient:
+        """One client per endpoint and port, shared by the threads of `mlops deploy --traffic`."""
+        key = (cfg.endpoint.name, cfg.local.port)
+        with self._clients_lock:
+            if key not in self._clients:
+                self._clients[key] = EndpointClient(
+                    cfg.endpoint.name,
+                    endpoint_url=f"http://127.0.0.1:{cfg.local.port}",
+                    timeout=INVOKE_TIMEOUT_SECONDS,
+                    retry=RetryPolicy(attempts=2),  # a refused connection once more, then "not running"
+                )
+            return self._clients[key]
 
 
 def check_identity(answered_as: str | None, endpoint: str, port: int) -> None:

@@ -23,6 +23,7 @@ from deploy.sagemaker.session import AwsSession, translated
 from deploy.sagemaker.settings import Settings
 
 if TYPE_CHECKING:
+    from deploy.batch import BatchBackend
     from deploy.endpoints import EndpointBackend
 
 
@@ -78,3 +79,8 @@ class SageMakerBackend(Backend):
         from deploy.sagemaker.endpoints import SageMakerEndpoints
 
         return SageMakerEndpoints(self.session(), self.pipeline, self.registry())
+
+    def batch(self) -> BatchBackend:
+        from deploy.batch.transform import TransformJobs
+
+        return TransformJobs(self.session(), self.settings, poll_seconds=self.pipeline.sagemaker.poll_seconds)

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from deploy.config.schema import Autoscaling, EnvironmentConfig, PipelineConfig
 from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, EndpointBackend, Invocation, LiveState
+from deploy.endpoints.client import EndpointClient, exchange
 from deploy.errors import DeployError
 from deploy.registry import ModelVersion, Registry
 from deploy.sagemaker import resources as res
@@ -31,7 +32,6 @@ from deploy.sagemaker.autoscaling import VariantScaling
 from deploy.sagemaker.catalog import Catalog, Resources
 from deploy.sagemaker.deployment_config import follow_timeout_seconds, update_request, update_summary
 from deploy.sagemaker.guard import UpdateGuard, error_text
-from deploy.sagemaker.invocation import invoke_endpoint
 from deploy.sagemaker.retention import Retention
 from deploy.sagemaker.rollout import Rollout, Serving, StillDeploying, Target, check_ready
 from deploy.sagemaker.s3 import ArtifactBucket, S3Uri
@@ -277,7 +277,7 @@ class SageMakerEndpoints(EndpointBackend):
     ) -> Invocation:
         with self._runtime_lock:  # `mlops deploy --traffic` invokes from several threads; clients are made once
             runtime = self.session.client("sagemaker-runtime")
-        return invoke_endpoint(runtime, cfg.endpoint.name, body, content_type, accept)
+        return exchange(EndpointClient(cfg.endpoint.name, runtime=runtime), body, content_type, accept)
 
     @translated
     @translated

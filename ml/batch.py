@@ -1,0 +1,270 @@
+"""Batch scoring of CSV records, one output line per input line; runs in the serving container and as a local job.
+
+SageMaker Batch Transform (``SplitType: Line``, ``BatchStrategy: MultiRecord``) hands the
+model mini-batches of input lines and joins each answer line with its input line, so the
+answer must have exactly one line per record, in order. A real-time request fails as a whole
+on its first bad row; here a bad record gets its reason on its own line and the others are
+scored, so one bad row cannot fail a nightly job. Every output line has three fields::
+
+    probability,label,          a scored record (the fields the endpoint answers for text/csv)
+    ,,reason                    a record the model could not score (commas in the reason become ';')
+
+The batch job sets ``MLOPS_RECORD_ERRORS=inline`` on the transform's container, which makes
+``ml.endpoint.transform_fn`` answer through ``transform_records``. Locally ``python -m ml.batch``
+runs the same function over a file in mini-batches of at most ``--max-payload-mb``, splitting
+off an ID column first and joining it back, as Transform's ``InputFilter``/``JoinSource``/
+``OutputFilter`` do, so memory stays flat whatever the file's size; ``--workers`` processes score
+mini-batches side by side, as Transform sends ``MaxConcurrentTransforms`` of them at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.payload import CSV, Batch, Features, PayloadError, media_type, to_batch
+
+ERRORS_ENV = "MLOPS_RECORD_ERRORS"
+INLINE = "inline"
+_UNSAFE = str.maketrans({",": ";", '"': "'", "\n": " ", "\r": " "})
+
+
+def inline_errors() -> bool:
+    """Whether this container serves a batch job that wants record-level errors."""
+    return os.environ.get(ERRORS_ENV) == INLINE
+
+
+def error_line(reason: str) -> str:
+    """The output line of a record that could not be scored: empty prediction, reason last."""
+    return ",," + reason.translate(_UNSAFE)
+
+
+def split_record(line: str) -> list[str] | None:
+    """The fields of one CSV line, or None if its quoting is broken (a record never spans lines)."""
+    if '"' not in line:
+        return line.split(",")
+    import csv
+
+    try:
+        rows = list(csv.reader([line], strict=True))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
+# The texts ml.payload reads as missing numbers; any other text float() refuses goes to `to_batch`.
+_MISSING = dict.fromkeys(("", "nan", "NaN", "NA", "null", "None"), math.nan)
+
+
+def _numbers(column: Sequence[str], count: int) -> np.ndarray:
+    try:
+        return np.fromiter(map(float, column), dtype=float, count=count)
+    except ValueError:
+        missing = _MISSING.get
+        return np.fromiter((float(v) if missing(v) is None else math.nan for v in column), dtype=float, count=count)
+
+
+def fast_batch(rows: Sequence[Sequence[str]], features: Features) -> Batch:
+    """Columns of well-formed text rows; any doubt goes to ``to_batch``, whose checks and reasons are the endpoint's."""
+    columns = list(zip(*rows, strict=True))
+    parsed: dict[str, Any] = {}
+    for j, name in enumerate(features.numeric):
+        try:
+            values = _numbers(columns[j], len(rows))
+        except (ValueError, OverflowError):
+            return _checked(rows, features)
+        if np.isinf(values).any():
+            return _checked(rows, features)
+        parsed[name] = values
+    for j, name in enumerate(features.categorical, len(features.numeric)):
+        parsed[name] = [value.strip() or math.nan for value in columns[j]]
+    return Batch(parsed, len(rows))
+
+
+def _checked(rows: Sequence[Sequence[str]], features: Features) -> Batch:
+    try:
+        return to_batch(rows, features)
+    except (ValueError, OverflowError) as error:  # what the standard library raises on hostile values
+        raise PayloadError(400, f"malformed record: {error}") from None
+
+
+def score_records(records: Sequence[str], model: Any) -> list[str]:
+    """One output line (no newline) per record: ``probability,label,`` or ``,,reason``."""
+    features: Features = model.features
+    width, names = len(features.names), frozenset(features.names)
+    out = [""] * len(records)
+    rows: list[list[str]] = []
+    positions: list[int] = []
+    for i, record in enumerate(records):
+        record = record.rstrip("\r\n")
+        fields = record.split(",") if '"' not in record else split_record(record)
+        if fields is None:
+            out[i] = error_line("malformed CSV quoting")
+        elif not record.strip(", \t"):
+            out[i] = error_line("empty record")
+        elif i == 0 and not names.isdisjoint(field.strip() for field in fields):
+            out[i] = error_line("a header line: batch input has none, every line is a record (remove it)")
+        elif len(fields) != width:
+            out[i] = error_line(f"{len(fields)} columns, expected {width} ({', '.join(features.names)})")
+        else:
+            rows.append(fields)
+            positions.append(i)
+    _score(rows, positions, model, out)
+    return out
+
+
+def _score(rows: list[list[str]], positions: list[int], model: Any, out: list[str]) -> None:
+    """Score `rows` together; on a bad value, halve until the bad records stand alone with their reasons."""
+    if not rows:
+        return
+    try:
+        batch = fast_batch(rows, model.features)
+    except PayloadError as error:
+        if len(rows) == 1:
+            out[positions[0]] = error_line(error.reason.replace(" at row 1", ""))
+            return
+        middle = len(rows) // 2
+        _score(rows[:middle], positions[:middle], model, out)
+        _score(rows[middle:], positions[middle:], model, out)
+        return
+    probability = model.predict_proba(batch)[:, 1]
+    label = probability >= model.threshold
+    for position, p, y in zip(positions, probability.tolist(), label.tolist(), strict=True):
+        out[position] = f"{round(p, 6)},{int(y)},"
+
+
+def lines_of(text: str) -> list[str]:
+    """The lines of a chunk, split at "\n" only (as Transform splits a file): a stray "\r" stays inside its record."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def transform_records(model: Any, body: bytes | str, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+    """The container's answer to one Transform mini-batch in record-error mode."""
+    kind, charset = media_type(content_type or CSV)
+    if kind != CSV:
+        raise PayloadError(415, f"record-level batch scoring reads {CSV}, got {kind!r}")
+    try:
+        text = bytes(body).decode(charset, errors="replace") if isinstance(body, bytes | bytearray) else body
+    except LookupError:
+        raise PayloadError(415, f"unsupported charset {charset!r}") from None
+    records = lines_of(text)
+    return ("".join(line + "\n" for line in score_records(records, model))).encode(), CSV
+
+
+def split_id(line: str) -> tuple[str, str]:
+    """(ID field as written, the rest of the line), as InputFilter ``$[1:]`` and OutputFilter ``$[0,...]`` see them."""
+    if not line.startswith('"'):
+        head, _, rest = line.partition(",")
+        return head, rest
+    i = 1
+    while i < len(line):
+        if line[i] == '"':
+            if line[i + 1 : i + 2] == '"':  # an escaped quote inside the field
+                i += 2
+                continue
+            return line[: i + 1], line[i + 2 :]
+        i += 1
+    return line, ""  # an unterminated quote: the ID swallows the line, the record fails as empty
+
+
+def _mini_batches(reader: Any, size: int) -> Iterator[str]:
+    """Whole lines, about `size` bytes at a time, as Transform's MultiRecord cuts a file."""
+    while chunk := reader.read(size):
+        yield chunk if chunk.endswith("\n") else chunk + reader.readline()
+
+
+def score_chunk(text: str, model: Any, with_id: bool) -> tuple[str, int, int]:
+    """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked."""
+    lines = lines_of(text)
+    if with_id:
+        quoted = any(line.startswith('"') for line in lines)
+        pairs = [split_id(line) for line in lines] if quoted else [line.partition(",")[::2] for line in lines]
+        answers = score_records([rest for _, rest in pairs], model)
+        failed = sum(1 for answer in answers if not answer.endswith(","))
+        answers = [f"{pair[0]},{answer}" for pair, answer in zip(pairs, answers, strict=True)]
+    else:
+        answers = score_records(lines, model)
+        failed = sum(1 for answer in answers if not answer.endswith(","))
+    return "\n".join(answers) + "\n" if answers else "", len(answers), failed
+
+
+_worker_model: list[Any] = []  # the model a forked worker inherits
+
+
+def _score_in_worker(text: str, with_id: bool) -> tuple[str, int, int]:
+    return score_chunk(text, _worker_model[0], with_id)
+
+
+def score_file(
+    model: Any, source: Path, target: Path, *, with_id: bool, max_payload_bytes: int, workers: int = 1
+) -> dict[str, int]:
+    """Stream `source` into `target`, one line out per line in, in order; mini-batches go to `workers` processes.
+
+    At most two mini-batches per worker are in flight, so memory stays flat whatever the file's size.
+    """
+    _worker_model[:] = [model]
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    pending: deque[Any] = deque()
+    stats = {"records": 0, "failed": 0}
+    reader = open(source, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115 (closed below)
+    try:
+        with reader, open(target, "w", encoding="utf-8") as writer:
+            for chunk in _mini_batches(reader, max_payload_bytes):
+                args = (chunk, with_id)
+                pending.append(pool.apply_async(_score_in_worker, args) if pool else score_chunk(chunk, model, with_id))
+                while len(pending) > (2 * workers if pool else 0):
+                    _write(writer, pending.popleft(), stats)
+            while pending:
+                _write(writer, pending.popleft(), stats)
+    finally:
+        if pool is not None:
+            pool.terminate()
+    return stats
+
+
+def _write(writer: Any, answer: Any, stats: dict[str, int]) -> None:
+    text, records, failed = answer if isinstance(answer, tuple) else answer.get()
+    stats["records"] += records
+    stats["failed"] += failed
+    writer.write(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ml.batch --model-dir D --input F --output F.out [--with-id] [--max-payload-mb N]``."""
+    parser = argparse.ArgumentParser(prog="python -m ml.batch", description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, required=True)
+    parser.add_argument("--input", type=Path, required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--with-id", action="store_true", help="the first column is an ID: passed through, not scored")
+    parser.add_argument("--max-payload-mb", type=float, default=6.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="scoring processes")
+    args = parser.parse_args(argv)
+    from ml.inference import model_fn
+
+    began = time.perf_counter()
+    model = model_fn(args.model_dir)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    size = int(args.max_payload_mb * 1024 * 1024)
+    stats = score_file(model, args.input, args.output, with_id=args.with_id, max_payload_bytes=size,
+                       workers=max(1, args.workers))  # fmt: skip
+    stats["seconds"] = round(time.perf_counter() - began, 3)  # type: ignore[assignment]
+    print(json.dumps(stats), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
