@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import demo_repo
 from deploy.config import validate_all
 from deploy.config.schema import ModelPin
 from deploy.demo_repo import copy_state
@@ -28,6 +29,12 @@ def promoted_checkout(root: Path) -> None:
 
 def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture(autouse=True)
+def ports_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The template's ports count as free, whatever else (the demo's own test) holds them now."""
+    monkeypatch.setattr(demo_repo, "port_free", lambda port: True)
 
 
 @pytest.mark.parametrize("as_git", [True, False], ids=["git-checkout", "plain-folder"])
@@ -56,3 +63,18 @@ def test_unpinned_checkout_is_copied_as_is(repo_copy: Path, tmp_path: Path) -> N
     notes = copy_state(repo_copy, target)
     assert not any("cleared" in n for n in notes)
     assert (target / "config" / "prod.yaml").read_bytes() == (REPO / "config" / "prod.yaml").read_bytes()
+
+
+def test_a_busy_port_is_moved_and_said(repo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    busy = demo_repo.free_port()
+    prod = repo_copy / "config" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("port: 8082", f"port: {busy}"))
+    monkeypatch.setattr(demo_repo, "port_free", lambda port: port != busy)
+    target = tmp_path / "scratch"
+    target.mkdir()
+    notes = copy_state(repo_copy, target)
+    (note,) = [n for n in notes if "is busy here" in n]
+    assert note.startswith(f"prod.yaml: local.port {busy} is busy here, the demo uses ")
+    moved = int(note.rsplit(" ", 1)[1])
+    assert moved != busy and f"port: {moved}" in (target / "config" / "prod.yaml").read_text()
+    assert "port: 8081" in (target / "config" / "staging.yaml").read_text()
