@@ -12,7 +12,7 @@ usage() {
 Usage: scripts/bootstrap.sh --github-owner OWNER --github-repo REPO [options]
 
 Deploys the bootstrap CloudFormation stack (GitHub OIDC provider, deploy roles for
-the "staging" and "production" environments, training and plan roles, SageMaker
+the "staging" and "production" environments, training, batch and plan roles, SageMaker
 execution role, artifacts bucket, model package group) and prints the GitHub
 variables to set.
 
@@ -126,6 +126,7 @@ read_outputs() {
       [ProductionDeployRoleArn]="$role_prefix-github-deploy-production"
       [TrainingRoleArn]="$role_prefix-github-training"
       [PlanRoleArn]="$role_prefix-github-plan"
+      [BatchRoleArn]="$role_prefix-github-batch"
       [SageMakerExecutionRoleArn]="$role_prefix-sagemaker-execution"
       [ArtifactsBucketName]="$project-artifacts-ACCOUNT_ID-$region"
       [ModelPackageGroupName]="$project-classifier"
@@ -146,6 +147,7 @@ print_variables() {
   show gh variable set AWS_REGION --repo "$slug" --body "${outputs[Region]}"
   show gh variable set AWS_TRAINING_ROLE_ARN --repo "$slug" --body "${outputs[TrainingRoleArn]}"
   show gh variable set AWS_PLAN_ROLE_ARN --repo "$slug" --body "${outputs[PlanRoleArn]}"
+  show gh variable set AWS_BATCH_ROLE_ARN --repo "$slug" --body "${outputs[BatchRoleArn]}"
   show gh variable set SAGEMAKER_ROLE_ARN --repo "$slug" --body "${outputs[SageMakerExecutionRoleArn]}"
   show gh variable set MLOPS_BUCKET --repo "$slug" --body "${outputs[ArtifactsBucketName]}"
   echo

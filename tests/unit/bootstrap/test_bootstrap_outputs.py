@@ -46,6 +46,7 @@ def test_the_dry_run_shows_the_values_the_stack_will_output(repo):
         "ProductionDeployRoleArn",
         "TrainingRoleArn",
         "PlanRoleArn",
+        "BatchRoleArn",
         "SageMakerExecutionRoleArn",
         "ArtifactsBucketName",
     ):

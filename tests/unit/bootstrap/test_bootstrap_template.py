@@ -53,6 +53,16 @@ def test_training_role_trusts_its_workflow_on_main_only(resources):
     assert condition[f"{OIDC}:job_workflow_ref"] == workflow_ref("TrainingWorkflow")
 
 
+def test_batch_role_trusts_its_workflow_on_main_only(resources):
+    condition = trust_condition(resources["BatchRole"])
+    assert condition[f"{OIDC}:aud"] == "sts.amazonaws.com"
+    assert condition[f"{OIDC}:sub"] == {"Fn::Sub": "repo:${GitHubOwner}/${GitHubRepo}:ref:refs/heads/main"}
+    assert condition[f"{OIDC}:repository_id"] == {"Ref": "GitHubRepositoryId"}
+    assert condition[f"{OIDC}:job_workflow_ref"] == workflow_ref("BatchWorkflow")
+    (statement,) = resources["BatchRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert "StringLike" not in statement["Condition"]
+
+
 def test_plan_role_trusts_its_workflows_and_is_read_only(resources):
     condition = trust_condition(resources["PlanRole"])
     assert condition[f"{OIDC}:sub"] == [
@@ -75,7 +85,7 @@ def test_plan_role_trusts_its_workflows_and_is_read_only(resources):
 
 
 def test_github_roles_federate_with_the_oidc_provider(resources):
-    for role in (*DEPLOY_ROLES, "TrainingRole", "PlanRole"):
+    for role in (*DEPLOY_ROLES, "TrainingRole", "BatchRole", "PlanRole"):
         (statement,) = resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         federated = statement["Principal"]["Federated"]
         assert federated == {
@@ -176,6 +186,7 @@ def test_parameters_and_outputs(template):
         "DeployWorkflow",
         "PlanWorkflow",
         "DriftWorkflow",
+        "BatchWorkflow",
         "BudgetMonthlyLimitUsd",
         "BudgetAlertEmail",
     }
@@ -186,6 +197,7 @@ def test_parameters_and_outputs(template):
         "ProductionDeployRoleArn",
         "TrainingRoleArn",
         "PlanRoleArn",
+        "BatchRoleArn",
         "SageMakerExecutionRoleArn",
         "ArtifactsBucketName",
         "ModelPackageGroupName",

@@ -48,6 +48,7 @@ def requested_durations(workflow: str) -> list[int]:
         ("train.yml", ["TrainingRole"]),
         ("ci.yml", ["PlanRole"]),
         ("drift.yml", ["PlanRole"]),
+        ("batch.yml", ["BatchRole"]),
     ],
 )
 def test_roles_allow_the_session_length_the_workflows_ask_for(resources, workflow, roles):

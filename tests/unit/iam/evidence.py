@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.batch.transform import TransformJobs
 from deploy.bootstrap import template as cfn
 from deploy.bootstrap.roles import Role
 from deploy.bootstrap.template import Target
@@ -48,6 +49,8 @@ def fresh_world(target: Target, outputs: dict[str, str]) -> Iterator[World]:
             world = World(recorder, root, outputs, target, tmp_path)
             for name, value in world.environment().items():
                 monkeypatch.setenv(name, value)
+            # `mlops batch` reads the world's clock, so a job can run for hours between two polls.
+            monkeypatch.setitem(TransformJobs.__init__.__kwdefaults__, "clock", world.clock)
             yield world
 
 

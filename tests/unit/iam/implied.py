@@ -14,6 +14,9 @@ A small, documented mapping of what AWS checks besides the action named after th
 - the endpoint's execution role: during a deployment with `AutoRollbackConfiguration`
   SageMaker reads the alarms with it; while serving it pulls the image, reads the model data
   and the code, writes logs, metrics and data capture.
+- a transform job's model role: Batch Transform pulls the image and reads the model data
+  with the execution role, lists and reads every input object, writes `<object>.out`
+  under the output prefix, and writes logs (`/aws/sagemaker/TransformJobs`) and metrics.
 - the pipeline's role: SageMaker Pipelines starts, describes and (when the execution is
   stopped) stops each step's job
   (`pipelines-<execution>-<step>-<suffix>`) with it, passes it to the job, and the job pulls
@@ -45,6 +48,7 @@ class Lookup(Protocol):
     def endpoint_config(self, name: str) -> dict[str, Any]: ...
     def model(self, name: str) -> dict[str, Any]: ...
     def package(self, arn: str) -> dict[str, Any]: ...
+    def objects(self, uri: str) -> list[str]: ...
 
 
 class Implied:
@@ -70,6 +74,8 @@ class Implied:
             yield from self.autoscaling(call, why)
         if (call.service, call.operation) in (("sagemaker", "CreateEndpoint"), ("sagemaker", "UpdateEndpoint")):
             yield from self.endpoint_role(call, why)
+        if (call.service, call.operation) == ("sagemaker", "CreateTransformJob"):
+            yield from self.transform_role(call, why)
         if (call.service, call.operation) == ("sagemaker", "StartPipelineExecution"):
             yield from self.pipeline_role(call, why)
         if (call.service, call.operation) == ("sagemaker", "StopPipelineExecution"):
@@ -153,6 +159,23 @@ class Implied:
                 where = f"{endpoint}/{variant['VariantName']}/2026/01/01/00/capture.jsonl"
                 key = f"{capture['DestinationS3Uri'].rstrip('/')}/{where}"
                 yield from self.s3(role, "s3:PutObject", key, f"{why}: data capture as the execution role")
+
+    def transform_role(self, call: Call, why: str) -> Iterator[Need]:
+        model = self.lookup.model(call.params["ModelName"])
+        role = model["ExecutionRoleArn"]
+        because = f"{why}: Batch Transform runs {call.params['ModelName']} as the execution role"
+        for container in model.get("Containers") or [model["PrimaryContainer"]]:
+            yield from self.container(role, container, because)
+        source = call.params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        bucket, _, prefix = source.removeprefix("s3://").partition("/")
+        yield Need(role, "s3:ListBucket", f"arn:{self.target.partition}:s3:::{bucket}", (), because)
+        target = call.params["TransformOutput"]["S3OutputPath"].rstrip("/")
+        for uri in self.lookup.objects(source):
+            yield from self.s3(role, "s3:GetObject", uri, because)
+            relative = uri.removeprefix(f"s3://{bucket}/")[prefix.rfind("/") + 1 :]
+            yield from self.s3(role, "s3:PutObject", f"{target}/{relative}.out", because)
+        stream = f"{call.params['TransformJobName']}/i-0123456789abcdef0-1767225600"
+        yield from self.job_side(role, "/aws/sagemaker/TransformJobs", stream, because)
 
     def container(self, role: str, container: dict[str, Any], because: str) -> Iterator[Need]:
         if "ModelPackageName" in container:

@@ -5,7 +5,9 @@ variable (`vars.X`), `scripts/bootstrap.sh --dry-run` says which stack output it
 variable to (per environment for environment variables), and the output is a role of the
 template. The commands are the job's `run:` steps that call `mlops`, with the values a
 push to main gives them: matrix values, step `env:`, optional expansions that are empty
-when no dispatch input is given, and earlier steps' outputs filled in when run.
+when no dispatch input is given, and earlier steps' outputs filled in when run. A manual
+run (`dispatched`) expands them again with its `workflow_dispatch` inputs, defaults for
+those not given.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials@"
 # Variables the runner sets, left as markers that `World` fills in when it runs the command.
 RUNNER_VARIABLES = {"RUNNER_TEMP": "@RUNNER_TEMP@", "GITHUB_WORKSPACE": "@GITHUB_WORKSPACE@"}
 STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}")
+INPUT = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,20 @@ class Job:
     role_variable: str
     matrix: dict[str, Any]
     commands: list[Command] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list, repr=False)  # after the credentials step
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # the workflow's `workflow_dispatch` inputs
+
+    def dispatched(self, given: dict[str, str]) -> list[Command]:
+        """The commands of a manual run: each input as given, else its default; a required one must be given."""
+        unknown = set(given) - set(self.inputs)
+        if unknown:
+            raise AssertionError(f"{self.label}: no dispatch input {sorted(unknown)}")
+        values = {}
+        for name, spec in self.inputs.items():
+            if name not in given and spec.get("required") and "default" not in spec:
+                raise AssertionError(f"{self.label}: a manual run needs the required input {name!r}")
+            values[name] = given.get(name, str(spec.get("default", "")))
+        return _commands(self.steps, self.matrix, values)
 
     @property
     def label(self) -> str:
@@ -78,9 +95,10 @@ def _words(script: str, env: dict[str, str]) -> list[list[str]]:
     return [line.split("\0")[:-1] for line in result.stdout.splitlines()]
 
 
-def _placeholders(value: str, matrix: dict[str, Any]) -> str:
-    """A step `env:` value as a push to main sets it: matrix values in, step outputs marked, inputs empty."""
+def _placeholders(value: str, matrix: dict[str, Any], inputs: dict[str, str] | None = None) -> str:
+    """A step `env:` value: matrix values in, step outputs marked, dispatch inputs as given (empty on push)."""
     value = _expand(value, matrix)
+    value = INPUT.sub(lambda m: (inputs or {}).get(m.group(1), ""), value)
     value = STEP_OUTPUT.sub(lambda m: f"@steps.{m.group(1)}.outputs.{m.group(2)}@", value)
     return re.sub(r"\$\{\{.*?\}\}", "", value)  # dispatch inputs and event expressions: empty on push
 
@@ -100,20 +118,26 @@ def jobs_with_roles(workflows: Path = WORKFLOWS) -> list[Job]:
                 raise ValueError(f"{path.name}/{job_id}: role-to-assume is not a repository variable")
             environment = job.get("environment")
             environment = environment.get("name") if isinstance(environment, dict) else environment
+            triggers = doc.get("on", doc.get(True)) or {}  # YAML 1.1 reads the key `on` as true
+            dispatch = (triggers.get("workflow_dispatch") or {}) if isinstance(triggers, dict) else {}
+            after = steps[steps.index(creds[0]) + 1 :]
             for matrix in _matrices(job):
                 entry = Job(path.name, job_id, environment, variable.group(1), matrix)
-                entry.commands = _commands(steps[steps.index(creds[0]) + 1 :], matrix)
+                entry.commands = _commands(after, matrix)
+                entry.steps, entry.inputs = after, dispatch.get("inputs") or {}
                 found.append(entry)
     return found
 
 
-def _commands(steps: list[dict[str, Any]], matrix: dict[str, Any]) -> list[Command]:
+def _commands(
+    steps: list[dict[str, Any]], matrix: dict[str, Any], inputs: dict[str, str] | None = None
+) -> list[Command]:
     commands = []
     for position, step in enumerate(steps):
         script = step.get("run")
         if not script or "mlops" not in script:
             continue
-        env = {k: _placeholders(str(v), matrix) for k, v in (step.get("env") or {}).items()}
+        env = {k: _placeholders(str(v), matrix, inputs) for k, v in (step.get("env") or {}).items()}
         step_id = step.get("id", f"step{position}")
         allowed = (0, *(int(n) for n in re.findall(r"\|\|\s*test \$\? -eq (\d+)", script)))
         condition = str(step.get("if", ""))

@@ -4,8 +4,11 @@ A job is judged by what its commands call in each situation it can meet: a train
 no champion (the candidate is proposed) and with a better champion (the gate rejects it
 and marks it Rejected); a deploy job on a first deploy (create), a new version (blue/green
 update, old configs and models pruned) and a new version with autoscaling and data
-capture switched on; a plan job against nothing and against live endpoints. Setup runs
-the same commands unrecorded: only the job under test is judged.
+capture switched on; a plan job against nothing and against live endpoints; a batch job
+(dispatched with a nightly file under the bucket's batch/ prefix) that scores it and lists
+an unscorable row in batch-errors.csv, whose transform job fails (its log stream is read),
+and whose job runs past batch.max_runtime_seconds (it is stopped). Setup runs the same
+commands unrecorded: only the job under test is judged.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from deploy.cli.app import main
 
+from .batch_service import customers
 from .jobs import Job
 from .world import GITHUB_ONLY, POOR, World
 
@@ -132,6 +136,33 @@ def live_endpoints(world: World) -> None:
     deploy_all(world)
 
 
+def nightly_file(world: World) -> None:
+    """A promoted model, and a nightly file of 200 customers (one row broken) for batch.yml to score."""
+    world.scores = True
+    train_and_promote(world)
+    body = customers(200, {12: "1,2,3"})
+    world.s3.put_object(Bucket=world.bucket, Key="batch/in/nightly.csv", Body=body)
+    world.dispatch = {
+        "input_uri": f"s3://{world.bucket}/batch/in/",
+        "output_uri": f"s3://{world.bucket}/batch/out/",
+        "id_column": "customer_id",
+    }
+
+
+def transform_fails(world: World) -> None:
+    """The transform job fails: its reason and log stream are read."""
+    nightly_file(world)
+    world.transform_outcome = "Failed"
+    world.expect_exit = 17
+
+
+def transform_overruns(world: World) -> None:
+    """The transform job is still running after batch.max_runtime_seconds: it is stopped."""
+    nightly_file(world)
+    world.transform_outcome = "InProgress"
+    world.expect_exit = 17
+
+
 Situation = Callable[[World], None]
 
 
@@ -142,6 +173,8 @@ def situations(job: Job) -> list[Situation]:
         return [nothing, better_champion, failing_step, cancelled]
     if "deploy" in verbs:
         return [first_deploy, new_version, new_version_with_features]
+    if verbs == {"batch"}:
+        return [nightly_file, transform_fails, transform_overruns]
     if verbs <= {"plan", "smoke"}:
         return [nothing, live_endpoints]
     raise AssertionError(f"{job.label} runs mlops {sorted(verbs)}: add the situations that exercise it here")

@@ -112,6 +112,30 @@ def remove(action: str) -> Any:
             "StagingDeployRole",
             "alarm:TargetTracking-endpoint/churn-staging/variant/AllTraffic-AlarmHigh-",
         ),
+        (
+            "BatchRole",
+            "TransformJobs",
+            "sagemaker:StopTransformJob",
+            "batch.yml/batch",
+            "BatchRole",
+            "transform-job/churn-prod-batch-v1-",
+        ),
+        (
+            "BatchRole",
+            "WriteBatchErrors",
+            "s3:PutObject",
+            "batch.yml/batch",
+            "BatchRole",
+            "/batch/out/batch-errors.csv",
+        ),
+        (
+            "SageMakerExecutionRole",
+            "ReadWriteArtifacts",
+            "s3:PutObject",
+            "batch.yml/batch",
+            "SageMakerExecutionRole",
+            "/batch/out/nightly.csv.out",
+        ),
     ],
 )
 def test_a_template_without_a_needed_action_fails_naming_job_role_action_and_resource(

@@ -5,8 +5,8 @@ role), sets the variables the workflows pass (`AWS_REGION`, `SAGEMAKER_ROLE_ARN`
 `MLOPS_BUCKET`), and plays the parts of SageMaker that moto does not: a pipeline execution
 that runs its steps (jobs named `pipelines-<execution>-<step>-<suffix>`, outputs written
 to S3), UpdateEndpoint switching the live endpoint config, and an endpoint that answers
-the smoke test's payloads. `run(job)` runs a job's `mlops` commands in order, as the
-workflow does (step outputs passed on, allowed exit codes checked), while recording.
+the smoke test's payloads, and Batch Transform (`BatchService`). `run(job)` runs a job's
+`mlops` commands in order, as the workflow does (step outputs passed on, allowed exit codes checked), while recording.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 import os
 import re
 import subprocess
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from botocore.response import StreamingBody
 from deploy.bootstrap.template import Target
 from deploy.cli.app import main
 
+from .batch_service import BatchService
 from .jobs import Command, Job
 from .recorder import Call, CallRecorder
 
@@ -37,7 +37,7 @@ GITHUB_ONLY = {"issue"}  # `mlops issue report` talks to the GitHub API only, ne
 STEP_OUTPUT = re.compile(r"@steps\.([\w-]+)\.outputs\.([\w-]+)@")
 
 
-class World:
+class World(BatchService):
     def __init__(self, recorder: CallRecorder, root: Path, outputs: dict[str, str], target: Target, tmp: Path) -> None:
         self.recorder, self.root, self.outputs, self.tmp = recorder, root, outputs, tmp
         self.region, self.account = target.region, target.account
@@ -48,6 +48,7 @@ class World:
         self.failing_step: str | None = None  # a step that fails in the next execution
         self.expect_exit: int | None = None  # the job's step fails with this exit code, and the job stops
         self.cancel_while_running = False  # the job is cancelled while its pipeline runs
+        self.dispatch: dict[str, str] | None = None  # a manual run's inputs (None: the push's commands)
         self.s3 = boto3.client("s3", region_name=region)
         self.sagemaker = boto3.client("sagemaker", region_name=region)
         self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -59,6 +60,7 @@ class World:
         recorder.script("sagemaker", "UpdateEndpoint", self._update_endpoint)
         recorder.script("sagemaker", "StopPipelineExecution", self._stop_execution)
         recorder.script("sagemaker-runtime", "InvokeEndpoint", self._invoke)
+        self.install_batch()
 
     def environment(self) -> dict[str, str]:
         """The job-level `env:` every AWS job of the workflows sets."""
@@ -77,7 +79,8 @@ class World:
         self.publish()
         outputs: dict[str, dict[str, str]] = {}
         start, failed = len(self.recorder.calls), False
-        for command in job.commands:
+        commands = job.commands if self.dispatch is None else job.dispatched(self.dispatch)
+        for command in commands:
             if not self._should_run(command, outputs, failed) or command.argv[0] in GITHUB_ONLY:
                 continue
             argv = self._argv(command, outputs)
@@ -160,12 +163,7 @@ class World:
         self.runs[self.job_name(execution, "train")] = run
         prefix = f"mlops/runs/{run}"
         model_key = f"{prefix}/train/{self.job_name(execution, 'train')}/output/model.tar.gz"
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            info = tarfile.TarInfo("model.joblib")
-            info.size = len(run)
-            tar.addfile(info, io.BytesIO(run.encode()))
-        self._quietly(self.s3.put_object, Bucket=self.bucket, Key=model_key, Body=buffer.getvalue())
+        self._quietly(self.s3.put_object, Bucket=self.bucket, Key=model_key, Body=self.model_archive(run))
         evaluation = json.dumps(self.evaluation).encode()
         key = f"{prefix}/evaluate/evaluation/evaluation.json"
         self._quietly(self.s3.put_object, Bucket=self.bucket, Key=key, Body=evaluation)
@@ -286,3 +284,8 @@ class MotoLookup:
 
     def package(self, arn: str) -> dict[str, Any]:
         return self.world._quietly(self.world.sagemaker.describe_model_package, ModelPackageName=arn)
+
+    def objects(self, uri: str) -> list[str]:
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        listed = self.world._quietly(self.world.s3.list_objects_v2, Bucket=bucket, Prefix=prefix)
+        return [f"s3://{bucket}/{item['Key']}" for item in listed.get("Contents", [])]

@@ -1,18 +1,14 @@
 """`mlops batch --backend sagemaker`: a Batch Transform job with the pinned model, against moto and Stubber.
 
-moto validates and records CreateTransformJob but scores nothing, so `Transform` stands in for
-the service: after moto accepted the request it reads the input objects, drops the ID column
-(`InputFilter`), sends mini-batches of at most `MaxPayloadInMB` to the container's own entry
-point (`ml.endpoint.transform_fn`, with the job's `Environment`), joins each answer line to its
-input line (`JoinSource`), keeps what `OutputFilter` selects and writes `<key>.out`. Failure
-sequences of DescribeTransformJob come from `botocore.stub.Stubber`.
+moto validates and records CreateTransformJob but scores nothing: `tests.sagemaker_transform.Transform`
+stands in for the service's scoring. Failure sequences of DescribeTransformJob come from
+`botocore.stub.Stubber`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +16,6 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-import ml.endpoint
 from deploy.batch.transform import TransformJobs
 from deploy.cli.app import main
 from deploy.config.schema import ModelPin
@@ -29,6 +24,7 @@ from deploy.sagemaker.backend import SageMakerBackend
 from deploy.sagemaker.registry import ModelRegistry
 from deploy.sagemaker.session import AwsSession
 from deploy.sagemaker.settings import Settings
+from tests.sagemaker_transform import Transform
 
 from .conftest import BUCKET, GROUP, REGION, ROLE_ARN
 from .endpoint_fixtures import Session
@@ -59,67 +55,6 @@ def pinned(sm_repo: Path, model_archive: Path) -> dict[str, Any]:
     model = registry.register(GROUP, artifact_uri=uri, sha256=digest, evaluation={}, lineage={"git_commit": "abc"})
     write_pins(plan_pins(sm_repo / "config", ModelPin(version=model.version, package_arn=model.arn, sha256=digest)))
     return {"version": model.version, "arn": model.arn, "sha256": digest, "uri": uri}
-
-
-class Transform:
-    """moto's SageMaker client, with CreateTransformJob carried out as the service would (see the module doc)."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.moto = boto3.client("sagemaker", region_name=REGION)
-        self.s3 = boto3.client("s3", region_name=REGION)
-        self.tmp = tmp
-        self.requests: list[dict[str, Any]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.moto, name)
-
-    def create_transform_job(self, **request: Any) -> dict[str, Any]:
-        answer = self.moto.create_transform_job(**request)
-        self.requests.append(request)
-        model = self._load_model(request["ModelName"])
-        source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"].removeprefix("s3://")
-        bucket, _, prefix = source.partition("/")
-        target = request["TransformOutput"]["S3OutputPath"].removeprefix("s3://").partition("/")
-        for item in self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-            lines = self.s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode().splitlines()
-            joined = self._score(model, lines, request)
-            key = f"{target[2].rstrip('/')}/{item['Key'][prefix.rfind('/') + 1 :]}.out"
-            self.s3.put_object(Bucket=target[0], Key=key, Body=("\n".join(joined) + "\n").encode())
-        return answer
-
-    def _load_model(self, name: str) -> Any:
-        package = self.moto.describe_model(ModelName=name)["Containers"][0]["ModelPackageName"]
-        url = self.moto.describe_model_package(ModelPackageName=package)["InferenceSpecification"]["Containers"][0][
-            "ModelDataUrl"
-        ]
-        bucket, _, key = url.removeprefix("s3://").partition("/")
-        folder = self.tmp / "model"
-        with tarfile.open(fileobj=io.BytesIO(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
-            tar.extractall(folder, filter="data")
-        return ml.endpoint.model_fn(folder)
-
-    def _score(self, model: Any, lines: list[str], request: dict[str, Any]) -> list[str]:
-        processing = request.get("DataProcessing", {})
-        sent = [line.split(",", 1)[1] if processing.get("InputFilter") == "$[1:]" else line for line in lines]
-        limit, answers, start = request["MaxPayloadInMB"] * 1024 * 1024, [], 0
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in request.get("Environment", {}).items():
-                patch.setenv(name, value)
-            while start < len(sent):
-                end, size = start, 0
-                while end < len(sent) and size + len(sent[end]) + 1 <= limit:
-                    size, end = size + len(sent[end]) + 1, end + 1
-                body = "".join(line + "\n" for line in sent[start:end]).encode()
-                accept = request["TransformOutput"]["Accept"]
-                out, _ = ml.endpoint.transform_fn(model, body, request["TransformInput"]["ContentType"], accept)
-                answers += out.decode().splitlines()
-                start = end
-        assert len(answers) == len(lines), "Transform refuses an answer whose line count differs from the input's"
-        if processing.get("JoinSource") != "Input":
-            return answers
-        assert processing["OutputFilter"] == "$[0,-3,-2,-1]"
-        rows = [next(csv.reader([f"{line},{answer}"])) for line, answer in zip(lines, answers, strict=True)]
-        return [",".join([row[0], *row[-3:]]) for row in rows]
 
 
 def use(monkeypatch: pytest.MonkeyPatch, sagemaker: Any, clock: Any = None, **clients: Any) -> None:
@@ -153,7 +88,7 @@ BATCH = ["batch", "--env", "prod", "--backend", "sagemaker", "--input", f"s3://{
 def test_clean_job_scores_every_line_with_the_id_passed_through(
     pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    transform = Transform(tmp_path)
+    transform = Transform(tmp_path, REGION)
     use(monkeypatch, transform)
     put_customers(300)
     assert main([*BATCH, "--id-column", "customer_id"]) == 0
@@ -175,7 +110,7 @@ def test_clean_job_scores_every_line_with_the_id_passed_through(
 def test_the_model_a_deploy_made_is_reused(
     pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    transform = Transform(tmp_path)
+    transform = Transform(tmp_path, REGION)
     use(monkeypatch, transform)
     put_customers(20, ids=False)
     assert main(["deploy", "--env", "prod", "--backend", "sagemaker"]) == 0
@@ -189,7 +124,7 @@ def test_the_model_a_deploy_made_is_reused(
 def test_bad_rows_under_the_threshold_are_listed_in_a_side_file_in_s3(
     pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    use(monkeypatch, Transform(tmp_path))
+    use(monkeypatch, Transform(tmp_path, REGION))
     put_customers(200, {12: "1,2,3"})
     assert main([*BATCH, "--id-column", "customer_id"]) == 0
     listed = list(csv.DictReader(io.StringIO(read("out/batch-errors.csv"))))
@@ -200,7 +135,7 @@ def test_bad_rows_under_the_threshold_are_listed_in_a_side_file_in_s3(
 def test_bad_rows_over_the_threshold_fail_with_exit_17(
     pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use(monkeypatch, Transform(tmp_path))
+    use(monkeypatch, Transform(tmp_path, REGION))
     put_customers(50, {5: "x", 9: "y"})
     assert main([*BATCH, "--id-column", "customer_id"]) == 17
     assert "2 of 50 records (4.00%) could not be scored" in capsys.readouterr().err
@@ -287,7 +222,7 @@ def test_missing_package_and_sha256_mismatch_are_refused_before_any_job(
     sm_repo: Path, pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    transform = Transform(tmp_path)
+    transform = Transform(tmp_path, REGION)
     use(monkeypatch, transform)
     put_customers(5)
     write_pins(plan_pins(sm_repo / "config", ModelPin(version=7, package_arn=None, sha256="a" * 64)))
