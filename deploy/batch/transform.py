@@ -17,7 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deploy.batch import OUTPUT_SUFFIX, BatchBackend, BatchJob, BatchReporter, BatchRun
+from deploy.batch import ERRORS_FILE, OUTPUT_SUFFIX, BatchBackend, BatchJob, BatchReporter, BatchRun
+from deploy.batch.records import RecordReport, side_file_text
 from deploy.errors import BatchFailed, ConfigError
 from deploy.sagemaker import resources as res
 from deploy.sagemaker.catalog import Catalog
@@ -104,6 +105,7 @@ class TransformJobs(BatchBackend):
     @translated
     def run(self, job: BatchJob, reporter: BatchReporter) -> BatchRun:
         began = self.clock()
+        self._check_writable(job)
         model_name = self._ensure_model(job, reporter)
         tags = res.resource_tags(
             job.env, job.config.endpoint.name, job.model.version, job.model.sha256, job.model.arn, job.commit
@@ -201,6 +203,22 @@ class TransformJobs(BatchBackend):
         keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []) if item["Size"])
         folder = target.key.rstrip("/") + "/" if target.key else ""
         return [f"s3://{target.bucket}/{folder}{key[len(base) :]}{OUTPUT_SUFFIX}" for key in keys]
+
+    def _check_writable(self, job: BatchJob) -> None:
+        """Write the side file's header under --output before paying for instances.
+
+        An output the caller cannot write to would otherwise be found only after the job ran
+        (when failed records are listed). The file stays, header only, when no record fails.
+        """
+        side_file = self.join(job.output_uri, ERRORS_FILE)
+        try:
+            self.write_text(side_file, side_file_text(RecordReport(), job.id_column))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise ConfigError(
+                f"--output {job.output_uri}: cannot write there ({code}), so the job's results could not be "
+                "checked; write under the artifacts bucket's batch/ prefix (the batch role's scope)"
+            ) from None
 
     def read_lines(self, uri: str) -> Iterator[str]:
         where = S3Uri.parse(uri)

@@ -248,3 +248,18 @@ def test_locations_a_transform_job_cannot_use_are_config_errors(
     assert main(["batch", "--env", "prod", "--backend", "sagemaker", "--input", f"s3://{BUCKET}/nothing/",
                  "--output", f"s3://{BUCKET}/out/"]) == 3  # fmt: skip
     assert "no objects under this prefix" in capsys.readouterr().err
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_paid_job(
+    pinned: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transform = Transform(tmp_path, REGION)
+    use(monkeypatch, transform)
+    put_customers(20)
+    args = ["batch", "--env", "prod", "--backend", "sagemaker", "--input", f"s3://{BUCKET}/in/", "--id-column", "id"]
+    assert main([*args, "--output", "s3://no-such-bucket-here/out/"]) == 3
+    assert "--output s3://no-such-bucket-here/out/: cannot write there (NoSuchBucket)" in capsys.readouterr().err
+    assert transform.requests == []  # no transform job was created
+    # A writable output gets the side file's header first; it stays header only when nothing failed.
+    assert main([*args, "--output", f"s3://{BUCKET}/out/"]) == 0
+    assert read("out/batch-errors.csv") == "file,line,id,reason\n"
