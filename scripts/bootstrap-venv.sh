@@ -15,6 +15,7 @@ ensure_venv() {
   stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-${extras//[^a-z]/_}"
   if [ ! -f "$stamp" ]; then
     echo "installing the project into .venv (extras: ${extras:-none}); log: .venv/install.log" >&2
+    local began=$SECONDS
     rm -f .venv/.installed-*
     if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
       .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras:+[$extras]}" &&
@@ -24,5 +25,6 @@ ensure_venv() {
       exit 1
     fi
     touch "$stamp"
+    echo "installed in $((SECONDS - began)) s" >&2
   fi
 }
