@@ -1,0 +1,132 @@
+"""Data capture for local endpoints, in SageMaker's format and key layout (server side).
+
+A sampled request and its response become one JSON Lines record::
+
+    {"captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
+                                       "data": "...", "encoding": "CSV"},
+                     "endpointOutput": {...  "mode": "OUTPUT" ...}},
+     "eventMetadata": {"eventId": "<uuid>", "inferenceTime": "2026-01-01T00:00:00.000Z",
+                       "inferenceId": "<the client's, when sent>"},
+     "eventVersion": "0"}
+
+under ``<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-fff>-<uuid>.jsonl``, as an endpoint's
+``DataCaptureConfig`` writes to S3, so one reader (``ml.capture``) serves both backends.
+Records are buffered in memory and written a file per flush (by size or age), so the
+serving path pays a dictionary and a ``json.dumps`` per sampled request, no system call.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+FLUSH_RECORDS = 1000
+FLUSH_SECONDS = 5.0
+_TEXT_ENCODINGS = {"text/csv": "CSV", "application/json": "JSON"}
+
+
+def _payload(body: bytes, content_type: str, mode: str) -> dict[str, str]:
+    kind = content_type.split(";")[0].strip().lower()
+    encoding = _TEXT_ENCODINGS.get(kind)
+    if encoding is not None:
+        try:
+            data = body.decode("utf-8")
+        except UnicodeDecodeError:
+            encoding = None
+    if encoding is None:
+        encoding, data = "BASE64", base64.b64encode(body).decode("ascii")
+    return {"observedContentType": content_type, "mode": mode, "data": data, "encoding": encoding}
+
+
+def capture_record(
+    request: bytes,
+    request_type: str,
+    response: bytes,
+    response_type: str,
+    *,
+    when: datetime,
+    inference_id: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """One capture line's content, as SageMaker writes it."""
+    metadata = {
+        "eventId": event_id or str(uuid.uuid4()),
+        "inferenceTime": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+    }
+    if inference_id:
+        metadata["inferenceId"] = inference_id
+    return {
+        "captureData": {
+            "endpointInput": _payload(request, request_type, "INPUT"),
+            "endpointOutput": _payload(response, response_type, "OUTPUT"),
+        },
+        "eventMetadata": metadata,
+        "eventVersion": "0",
+    }
+
+
+def capture_key(endpoint: str, variant: str, when: datetime) -> str:
+    """The object key (file path) of a capture file started at ``when``."""
+    when = when.astimezone(UTC)
+    name = f"{when:%M-%S}-{when.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
+    return f"{endpoint}/{variant}/{when:%Y/%m/%d/%H}/{name}"
+
+
+class CaptureWriter:
+    """Samples requests and writes them as capture files below ``root``; one per serving worker."""
+
+    def __init__(
+        self, root: Path, endpoint: str, sampling_percentage: int, *, rng: random.Random | None = None
+    ) -> None:
+        self.root = Path(root)
+        self.endpoint = endpoint
+        self.share = sampling_percentage / 100.0
+        self.rng = rng or random.Random()  # noqa: S311 - sampling, not security
+        self.pending: dict[str, list[str]] = {}
+        self.count = 0
+        self.since = time.monotonic()
+
+    def sampled(self) -> bool:
+        return self.share >= 1.0 or (self.share > 0 and self.rng.random() < self.share)
+
+    def record(
+        self,
+        variant: str,
+        request: bytes,
+        request_type: str,
+        response: bytes,
+        response_type: str,
+        inference_id: str | None = None,
+    ) -> bool:
+        """Capture one answered request if it is sampled; returns whether it was."""
+        if not self.sampled():
+            return False
+        line = capture_record(
+            request, request_type, response, response_type, when=datetime.now(UTC), inference_id=inference_id
+        )
+        self.pending.setdefault(variant, []).append(json.dumps(line, separators=(",", ":")))
+        self.count += 1
+        if self.count >= FLUSH_RECORDS or time.monotonic() - self.since >= FLUSH_SECONDS:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Write what is buffered, one new file per variant (files are never appended to)."""
+        now = datetime.now(UTC)
+        for variant, lines in self.pending.items():
+            if not lines:
+                continue
+            path = self.root / capture_key(self.endpoint, variant, now)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            partial.replace(path)  # readers never see half a file
+        self.pending = {}
+        self.count = 0
+        self.since = time.monotonic()
