@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+CAPTURE_DIR = "capture"  # below the workspace state folder (.mlops/capture/<endpoint>/<variant>/…)
 FLUSH_RECORDS = 1000
 FLUSH_SECONDS = 5.0
 _TEXT_ENCODINGS = {"text/csv": "CSV", "application/json": "JSON"}

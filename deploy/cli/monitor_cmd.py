@@ -1,0 +1,75 @@
+"""`mlops monitor`: captured traffic against the pinned model's baseline (control plane).
+
+Exit codes: 0 no drift (or too few rows to judge), 13 drift or data-quality violations,
+3 config error (no pinned model, capture off, bad window or rule), 4 no traffic or unreadable
+traffic, 5 registry error (the pinned version or its baseline is missing), 6 the monitor step
+failed. `--format markdown` prints the report for a job summary or an issue; `--format json`
+the whole result. In GitHub Actions the markdown also goes to the job summary and the step
+outputs `status`, `drift` and `report-file` are set.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+from rich.table import Table
+
+from deploy.cli.console import append_github_file, err, out, print_table
+from deploy.cli.context import BackendOption, Context
+from deploy.errors import ExitCode
+from deploy.monitor import report
+from deploy.monitor.run import MonitorRun, monitor_env
+
+
+class Format(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def monitor_command(
+    env: str = typer.Option(..., "--env", "-e", help="environment whose endpoint is watched (config/<env>.yaml)"),
+    since: str = typer.Option(None, "--since", help="window: 90m, 24h, 7d (default: monitoring.window)"),
+    data: str = typer.Option(None, "--data", help="a capture folder or .jsonl file, a CSV/Parquet table, or s3://"),
+    output_format: Format = typer.Option(Format.text, "--format", help="text, markdown or json"),
+    backend: str = BackendOption,
+) -> int:
+    """Compare the traffic captured for the model pinned in ENV with its training baseline."""
+    ctx = Context(backend)
+    run = monitor_env(ctx.backend, ctx.group, env, ctx.environment(env), since, data)
+    if output_format is Format.json:
+        out.print(report.as_json(run), markup=False, end="")
+    elif output_format is Format.markdown:
+        out.print(report.markdown(run), markup=False, end="")
+    else:
+        _print_text(run)
+    _github(run)
+    return int(ExitCode.MONITOR_DRIFT) if run.drift else 0
+
+
+def _print_text(run: MonitorRun) -> None:
+    lines = report.text_lines(run)
+    out.print(lines[0], markup=False)
+    rows = report.terminal_rows(run)
+    if rows:
+        table = Table(*report.HEADER, box=None, pad_edge=False)
+        for cells in rows:
+            table.add_row(*cells)
+        print_table(table)
+    for line in lines[1:]:
+        out.print(line, markup=False)
+    err.print(f"results: {run.folder / 'output'}", markup=False)
+
+
+def _github(run: MonitorRun) -> None:
+    markdown = report.markdown(run)
+    report_file = run.folder / "report.md"
+    report_file.write_text(markdown, encoding="utf-8")
+    values = {"status": run.result["status"], "drift": str(run.drift).lower(), "report-file": str(report_file)}
+    append_github_file("GITHUB_OUTPUT", "".join(f"{k}={v}\n" for k, v in values.items()))
+    append_github_file("GITHUB_STEP_SUMMARY", markdown)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor_command)
