@@ -75,15 +75,23 @@ def _decode(block: dict[str, Any]) -> str:
     return data
 
 
+_KINDS: dict[tuple[Any, Any], str] = {}
+
+
 def _kind(block: dict[str, Any]) -> str:
-    content_type = str(block.get("observedContentType", "")).split(";")[0].strip().lower()
-    return "csv" if content_type == "text/csv" or block.get("encoding") == "CSV" else "json"
+    key = (block.get("observedContentType"), block.get("encoding"))
+    kind = _KINDS.get(key)
+    if kind is None:
+        content_type = str(key[0] or "").split(";")[0].strip().lower()
+        kind = _KINDS[key] = "csv" if content_type == "text/csv" or key[1] == "CSV" else "json"
+    return kind
 
 
 def _scores(block: dict[str, Any]) -> list[float]:
     text = _decode(block)
     if _kind(block) == "csv":
-        return [float(row[0]) for row in csv.reader(io.StringIO(text)) if row]
+        # Our CSV answers are `probability,label` lines: the first field of each line is the score.
+        return [float(line.split(",", 1)[0]) for line in text.splitlines() if line.strip()]
     document = json.loads(text)
     items = document.get("predictions", document) if isinstance(document, dict) else document
     return [float(item["probability"] if isinstance(item, dict) else item) for item in items]
@@ -92,8 +100,10 @@ def _scores(block: dict[str, Any]) -> list[float]:
 class _Collector:
     """Accumulates instances: CSV bodies as text for one pandas pass, JSON instances as columns."""
 
-    def __init__(self, features: Sequence[str]) -> None:
+    def __init__(self, features: Sequence[str], categorical: Sequence[str]) -> None:
         self.features = list(features)
+        self.categorical = list(categorical)
+        self.names = frozenset(features)
         self.csv_parts: list[str] = []
         self.csv_meta: list[tuple[Any, ...]] = []
         self.json_rows: list[dict[str, Any]] = []
@@ -119,8 +129,10 @@ class _Collector:
             self.json_rows.append(row)
 
     def _has_header(self, text: str) -> bool:
-        first = next(csv.reader(io.StringIO(text.lstrip())), [])
-        return any(field.strip() in self.features for field in first)
+        if not text or text[0].isdigit():  # the common case, decided without splitting
+            return False
+        first = text.lstrip().split("\n", 1)[0]
+        return not self.names.isdisjoint(field.strip().strip('"') for field in first.split(","))
 
     def _instances(self, text: str, kind: str) -> list[dict[str, Any]]:
         if kind == "csv":
@@ -164,19 +176,14 @@ class _Collector:
             if w != len(self.features):
                 self._width(w)
         names = [*self.features, *(f"column_{i + 1}" for i in range(len(self.features), width))]
-        frame = pd.read_csv(io.StringIO("\n".join(self.csv_parts)), header=None, names=names, dtype=object)
-        numeric = frame.columns.intersection(self.features)
-        frame[numeric] = frame[numeric].apply(_maybe_numeric)
+        # Numeric columns parse as numbers (text in one leaves it as text, for the type check);
+        # categorical ones stay text, as the serving container reads them.
+        text = {name: object for name in self.categorical}
+        frame = pd.read_csv(io.StringIO("\n".join(self.csv_parts)), header=None, names=names, dtype=text)
         event, inference, time, score = zip(*self.csv_meta, strict=True) if self.csv_meta else ((), (), (), ())
         frame[EVENT_ID], frame[INFERENCE_ID], frame[TIME] = event, inference, time
         frame[SCORE] = np.asarray(score, dtype=float)
         return frame
-
-
-def _maybe_numeric(column: pd.Series) -> pd.Series:
-    # Numbers stay numbers, text stays text: the monitor's type check decides what is wrong.
-    converted = pd.to_numeric(column, errors="coerce")
-    return converted if converted.notna().sum() == column.notna().sum() else column
 
 
 def _align(scores: list[float], rows: int) -> list[float]:
@@ -199,11 +206,13 @@ def _records(files: Sequence[Path], skipped: dict[str, int]) -> Iterator[dict[st
                 yield record
 
 
-def read_capture(folder: Path, features: Sequence[str], since: datetime | None = None) -> Capture:
+def read_capture(
+    folder: Path, features: Sequence[str], since: datetime | None = None, categorical: Sequence[str] = ()
+) -> Capture:
     """Every captured instance below ``folder`` (or in one ``.jsonl`` file) since ``since``."""
     files = capture_files(folder, since)
     skipped: dict[str, int] = {}
-    collector = _Collector(features)
+    collector = _Collector(features, categorical)
     requests = 0
     for record in _records(files, skipped):
         if since is not None and not _after(record, since):

@@ -54,13 +54,21 @@ def settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-def load_traffic(path: Path, features: Sequence[str], since: datetime | None) -> Capture:
+def load_traffic(path: Path, statistics: dict[str, Any], since: datetime | None) -> Capture:
     """Capture files (a folder or ``.jsonl``) or a plain table (CSV/Parquet, no scores)."""
     path = Path(path)
+    features = [entry["name"] for entry in statistics["features"]]
+    categorical = [entry["name"] for entry in statistics["features"] if entry["inferred_type"] == STRING]
     if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES:
-        frame = load_table(path)
-        return Capture(frame, requests=len(frame), files=1)
-    return read_capture(path, features, since)
+        capture = Capture(load_table(path), requests=0, files=1)
+        capture.requests = len(capture.frame)
+    else:
+        capture = read_capture(path, features, since, categorical)
+    for name in categorical:
+        if name in capture.frame:
+            # Text once, here: every check below then takes as_text's vectorised path.
+            capture.frame[name] = as_text(capture.frame[name], strip=True)
+    return capture
 
 
 def _missing_check(entry: dict[str, Any], column: pd.Series, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -185,8 +193,7 @@ def run_monitor(
     except (OSError, ValueError) as error:
         raise DataError(f"cannot read the baseline in {baseline_dir}: {error}") from error
     cfg = settings(json.loads(Path(config).read_text(encoding="utf-8")) if config else None)
-    features = [entry["name"] for entry in statistics["features"]]
-    result, violations, current = monitor(statistics, constraints, load_traffic(data, features, since), cfg)
+    result, violations, current = monitor(statistics, constraints, load_traffic(data, statistics, since), cfg)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, document in ((RESULT_FILE, result), (VIOLATIONS_FILE, violations), ("statistics.json", current)):

@@ -35,8 +35,14 @@ def as_numbers(column: pd.Series) -> tuple[np.ndarray, int]:
     return values, text
 
 
-def as_text(column: pd.Series) -> pd.Series:
-    """Category values as strings (missing stays missing), as the serving container reads them."""
+def as_text(column: pd.Series, strip: bool = False) -> pd.Series:
+    """Category values as strings (missing stays missing), as the serving container reads them.
+
+    A column that is all text already is returned as it is, or stripped with ``strip``: the
+    monitor strips captured text once and then compares it many times.
+    """
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string":
+        return column.str.strip() if strip else column
     present = column.notna()
     out = column.astype(object).where(~present, None)
     out[present] = column[present].map(_category_text)
