@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         for rows in args.rows:
             result = run_once(root, base, rows, args.rows_per_request)
             per_million = result["wall"] / rows * 1e6
-            print(f"{rows:>10,} {result['wall']:>8.1f} {result['peak_mib']:>9.0f} {per_million:>14.1f}  {result['status']}")
+            wall, peak = result["wall"], result["peak_mib"]
+            print(f"{rows:>10,} {wall:>8.1f} {peak:>9.0f} {per_million:>14.1f}  {result['status']}")
     return 0
 
 
