@@ -25,13 +25,14 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from sklearn.model_selection import train_test_split  # noqa: E402
+
 from ml.baseline import constraints  # noqa: E402
 from ml.capture import Capture  # noqa: E402
 from ml.dataset import make_churn  # noqa: E402
 from ml.monitor import monitor, settings  # noqa: E402
 from ml.profile import feature_statistics  # noqa: E402
 from ml.schema import DEFAULT_SCHEMA  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 
 FEATURES = list(DEFAULT_SCHEMA.features)
 Shift = Callable[[pd.DataFrame, np.random.Generator, pd.DataFrame], pd.DataFrame]
