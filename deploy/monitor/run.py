@@ -25,7 +25,6 @@ from deploy.config.schema import EnvironmentConfig
 from deploy.errors import ConfigError, DataError, StepFailed
 from deploy.registry import BASELINE_FILES, ModelVersion
 
-DATA_ERROR_EXIT = 3  # the container steps' exit code for rejected data
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -86,48 +85,74 @@ def _write_baseline(backend: Backend, model: ModelVersion, folder: Path) -> dict
     return documents["statistics"]
 
 
-def _traffic(backend: Backend, env: str, cfg: EnvironmentConfig, data: str | None, since, job: Path) -> Path:
-    if data is None and not cfg.endpoint.data_capture.enabled:
-        raise ConfigError(
-            f"config/{env}.yaml: endpoint.data_capture.enabled is false: no traffic is captured "
-            "(enable it, or pass --data FILE)"
-        )
-    location = data or backend.capture_location(cfg)
-    if location.startswith("s3://"):
-        from deploy.monitor.s3_capture import download_capture  # botocore only when S3 is involved
+@dataclass(frozen=True)
+class MonitorJob:
+    """What a monitor step needs: where the traffic is, since when, with which baseline and settings."""
 
-        return download_capture(backend.s3_client(), location, since, job / "capture")
-    path = Path(location)
-    if not path.exists():
-        where = f"--data {data}" if data else f"endpoint '{cfg.endpoint.name}'"
-        raise DataError(f"{where}: no captured traffic at {path}")
-    return path
+    env: str
+    config: EnvironmentConfig
+    model: ModelVersion
+    since: datetime | None  # None: read the given data whole
+    data: str | None  # --data, else the endpoint's capture
+    folder: Path  # the local job folder; baseline/ and monitoring.json are in it
+    settings: dict[str, Any]
+
+
+class MonitorStep:
+    """Runs `ml.monitor` as a local subprocess; a backend may run it elsewhere (a Processing job).
+
+    `run` returns a local folder holding `monitor_result.json` and `constraint_violations.json`.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def run(self, job: MonitorJob) -> Path:
+        traffic = self.traffic(job)
+        args = ["--baseline-dir", str(job.folder / "baseline"), "--data", str(traffic)]
+        args += ["--output-dir", str(job.folder / "output"), "--config", str(job.folder / "monitoring.json")]
+        if job.since is not None:
+            args += ["--since", job.since.isoformat()]
+        _run_step(self.backend.workspace.root, args, job.folder)
+        return job.folder / "output"
+
+    def traffic(self, job: MonitorJob) -> Path:
+        location = job.data or self.backend.capture_location(job.config)
+        if location.startswith("s3://"):
+            from deploy.monitor.s3_capture import download_capture  # botocore only when S3 is involved
+
+            return download_capture(self.backend.s3_client(), location, job.since, job.folder / "capture")
+        path = Path(location)
+        if not path.exists():
+            where = f"--data {job.data}" if job.data else f"endpoint '{job.config.endpoint.name}'"
+            raise DataError(f"{where}: no captured traffic at {path}")
+        return path
 
 
 def monitor_env(
     backend: Backend, group: str, env: str, cfg: EnvironmentConfig, window: str | None, data: str | None
 ) -> MonitorRun:
     """Run the monitor step for environment `env` and return what it found."""
-    since = datetime.now(UTC) - parse_window(
-        window or cfg.monitoring.window, "--since" if window else "monitoring.window"
-    )
+    where = "--since" if window else f"config/{env}.yaml: monitoring.window"
+    since = datetime.now(UTC) - parse_window(window or cfg.monitoring.window, where)
     model = pinned_model(backend, group, env, cfg)
-    job = backend.workspace.ensure().state / "monitor" / env / datetime.now(UTC).strftime("%Y%m%dT%H%M%S-%f")
-    statistics = _write_baseline(backend, model, job / "baseline")
+    if data is None and not cfg.endpoint.data_capture.enabled:
+        raise ConfigError(
+            f"config/{env}.yaml: endpoint.data_capture.enabled is false: no traffic is captured "
+            "(enable it, or pass --data FILE)"
+        )
+    folder = backend.workspace.ensure().state / "monitor" / env / datetime.now(UTC).strftime("%Y%m%dT%H%M%S-%f")
+    statistics = _write_baseline(backend, model, folder / "baseline")
     check_rules(env, cfg, statistics)
-    traffic = _traffic(backend, env, cfg, data, since, job)
-    settings = job / "monitoring.json"
-    settings.write_text(json.dumps(cfg.monitoring.step_settings()), encoding="utf-8")
-    args = ["--baseline-dir", str(job / "baseline"), "--data", str(traffic), "--output-dir", str(job / "output")]
-    args += ["--config", str(settings)]
+    settings = cfg.monitoring.step_settings()
+    (folder / "monitoring.json").write_text(json.dumps(settings), encoding="utf-8")
     windowed = data is None or window is not None  # a given file is read whole unless a window is asked for
-    if windowed:
-        args += ["--since", since.isoformat()]
-    _run_step(backend.workspace.root, args, job)
-    result = json.loads((job / "output" / "monitor_result.json").read_text(encoding="utf-8"))
-    violations = json.loads((job / "output" / "constraint_violations.json").read_text(encoding="utf-8"))
-    source = data or str(traffic)
-    return MonitorRun(env, model, source, since if windowed else None, result, violations["violations"], job)
+    job = MonitorJob(env, cfg, model, since if windowed else None, data, folder, settings)
+    output = backend.monitor_step().run(job)
+    result = json.loads((output / "monitor_result.json").read_text(encoding="utf-8"))
+    violations = json.loads((output / "constraint_violations.json").read_text(encoding="utf-8"))
+    source = data or backend.capture_location(cfg)
+    return MonitorRun(env, model, source, job.since, result, violations["violations"], folder)
 
 
 def _run_step(root: Path, args: list[str], job: Path) -> None:
@@ -141,6 +166,11 @@ def _run_step(root: Path, args: list[str], job: Path) -> None:
         return
     failure = job / "output" / "failure"
     reason = failure.read_text().strip() if failure.is_file() else (done.stderr.strip().splitlines() or ["?"])[-1]
-    if done.returncode == DATA_ERROR_EXIT:
-        raise DataError(f"monitor: {reason.removeprefix('data error: ')}")
-    raise StepFailed("monitor", reason, log=str(job / "logs.txt"))
+    raise step_failure(reason, str(job / "logs.txt"))
+
+
+def step_failure(reason: str, log: str | None) -> DataError | StepFailed:
+    """A monitor step's failure as the typed error the CLI maps to an exit code."""
+    if reason.startswith("data error: "):
+        return DataError(f"monitor: {reason.removeprefix('data error: ')}")
+    return StepFailed("monitor", reason, log=log)
