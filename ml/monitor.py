@@ -183,13 +183,21 @@ def _is_string(statistics: dict[str, Any], name: str) -> bool:
     return next(e for e in statistics["features"] if e["name"] == name)["inferred_type"] == STRING
 
 
+def _find(folder: Path, name: str) -> Path:
+    """``folder/name``, or the one below it (a Processing job mounts each baseline file in its own folder)."""
+    direct = folder / name
+    if direct.is_file() or not folder.is_dir():
+        return direct
+    return next(iter(sorted(folder.rglob(name))), direct)
+
+
 def run_monitor(
     baseline_dir: Path, data: Path, output_dir: Path, config: Path | None = None, since: datetime | None = None
 ) -> dict[str, Any]:
     """Read everything, judge, write the three files; returns the result."""
     try:
-        statistics = json.loads((Path(baseline_dir) / "statistics.json").read_text(encoding="utf-8"))
-        constraints = json.loads((Path(baseline_dir) / "constraints.json").read_text(encoding="utf-8"))
+        statistics = json.loads(_find(Path(baseline_dir), "statistics.json").read_text(encoding="utf-8"))
+        constraints = json.loads(_find(Path(baseline_dir), "constraints.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise DataError(f"cannot read the baseline in {baseline_dir}: {error}") from error
     cfg = settings(json.loads(Path(config).read_text(encoding="utf-8")) if config else None)

@@ -33,14 +33,24 @@ def _recent(key: str, floor: str | None) -> bool:
     return floor is None or "/".join(match.groups()) >= floor
 
 
-def download_capture(s3: Any, uri: str, since: datetime | None, into: Path) -> Path:
-    """Download the capture files below `uri` from `since` on into `into`; returns `into`."""
+def capture_keys(s3: Any, uri: str, since: datetime | None) -> tuple[str, str, list[str]]:
+    """(bucket, prefix, keys) of the capture files below `uri` in hour folders from `since` on."""
     bucket, prefix = _parse(uri)
     floor = since.strftime("%Y/%m/%d/%H") if since else None
-    into.mkdir(parents=True, exist_ok=True)
     try:
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         keys = [o["Key"] for page in pages for o in page.get("Contents", []) if _recent(o["Key"], floor)]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "?")
+        raise DataError(f"cannot read the data capture at {uri}: {code}") from None
+    return bucket, prefix, keys
+
+
+def download_capture(s3: Any, uri: str, since: datetime | None, into: Path) -> Path:
+    """Download the capture files below `uri` from `since` on into `into`; returns `into`."""
+    bucket, prefix, keys = capture_keys(s3, uri, since)
+    into.mkdir(parents=True, exist_ok=True)
+    try:
         for key in keys:
             target = into / key[len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)

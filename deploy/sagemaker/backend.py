@@ -25,6 +25,7 @@ from deploy.sagemaker.settings import Settings
 if TYPE_CHECKING:
     from deploy.batch import BatchBackend
     from deploy.endpoints import EndpointBackend
+    from deploy.sagemaker.monitor_job import ProcessingMonitor
 
 
 class SageMakerBackend(Backend):
@@ -92,6 +93,11 @@ class SageMakerBackend(Backend):
             f"s3://{self.settings.artifacts_bucket()}/{self.settings.prefix}/data-capture/{env.endpoint.name}"
         )
         return f"{base.rstrip('/')}/{env.endpoint.name}"
+
+    def monitor_step(self) -> ProcessingMonitor:
+        from deploy.sagemaker.monitor_job import ProcessingMonitor
+
+        return ProcessingMonitor(self)
 
     def s3_client(self) -> Any:
         return self.session().client("s3")

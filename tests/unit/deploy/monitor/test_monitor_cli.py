@@ -13,27 +13,15 @@ import pytest
 from deploy.cli.app import main
 from deploy.local.registry import SqliteRegistry
 from deploy.workspace import Workspace
-from ml.artifact import load_model, pack_archive
-from ml.baseline import baseline
+from ml.artifact import load_model
 from ml.dataset import make_churn, write_table
-from ml.preprocess import preprocess
-from ml.schema import DEFAULT_SCHEMA
-from ml.train import train
+from tests.unit.deploy.monitor.trained_model import train_with_baseline
 from tests.unit.ml.capture_files import shifted, write_capture
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """model.tar.gz, the unpacked model and its baseline, trained once for the module."""
-    root = tmp_path_factory.mktemp("trained")
-    write_table(make_churn(4000, 7), root / "raw" / "churn.csv")
-    (root / "schema.json").write_text(json.dumps(DEFAULT_SCHEMA.to_dict()))
-    preprocess(root / "raw", root / "schema.json", root / "split", 0.15, 0.15, 0)
-    features = (DEFAULT_SCHEMA.numeric_names, DEFAULT_SCHEMA.categorical_names, DEFAULT_SCHEMA.label)
-    train(root / "split" / "train", root / "model", {"algorithm": "logistic_regression"}, *features)
-    pack_archive(root / "model", root / "archive" / "model.tar.gz")
-    baseline(root / "split" / "train", root / "split" / "test", root / "archive", root / "schema.json", root / "base")
-    return root
+    return train_with_baseline(tmp_path_factory.mktemp("trained"))
 
 
 def pin(repo: Path, version: int, sha256: str, capture: bool = True) -> None:
