@@ -1,6 +1,6 @@
 """`mlops monitor`: captured traffic against the pinned model's baseline (control plane).
 
-Exit codes: 0 no drift (or too few rows to judge), 13 drift or data-quality violations,
+Exit codes: 0 no drift (or too few rows to judge), 15 drift or data-quality violations,
 3 config error (no pinned model, capture off, bad window or rule), 4 no traffic or unreadable
 traffic, 5 registry error (the pinned version or its baseline is missing), 6 the monitor step
 failed. `--format markdown` prints the report for a job summary or an issue; `--format json`

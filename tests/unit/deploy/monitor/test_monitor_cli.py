@@ -70,7 +70,7 @@ def test_shifted_traffic_exits_13_naming_exactly_the_shift(
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
-    assert main(["monitor", "--env", "prod", "--format", "json"]) == 13
+    assert main(["monitor", "--env", "prod", "--format", "json"]) == 15
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "drift" and result["model"]["version"] == 1
     assert sorted(result["drifted_features"]) == ["age", "monthly_charges", "payment_method"]
@@ -84,7 +84,7 @@ def test_shifted_traffic_exits_13_naming_exactly_the_shift(
 
 def test_markdown_format_prints_the_report(repo: Path, trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capture(repo, trained, shifted(traffic(23), 23))
-    assert main(["monitor", "--env", "prod", "--format", "markdown"]) == 13
+    assert main(["monitor", "--env", "prod", "--format", "markdown"]) == 15
     printed = capsys.readouterr().out
     assert "| monthly_charges | numeric | wasserstein |" in printed
     assert re.search(r'x-axis \["tenure_months", "monthly_charges", .*"paperless_billing"\]', printed)

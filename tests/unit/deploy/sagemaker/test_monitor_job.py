@@ -86,7 +86,7 @@ def test_drift_runs_a_processing_job_over_the_window_and_publishes_metrics(
     put_capture(trained, local, shifted(make_churn(1500, 6).drop(columns=["churned"]), 6), now)
     seed_job_output(trained, local)
 
-    assert main(["monitor", "--env", "prod", "--backend", "sagemaker"]) == 13
+    assert main(["monitor", "--env", "prod", "--backend", "sagemaker"]) == 15
     printed = capsys.readouterr().out
     assert "verdict: drift in monthly_charges, age, payment_method" in printed
 
