@@ -23,12 +23,12 @@ def test_same_distribution_is_not_drift(test: str) -> None:
 @pytest.mark.parametrize("test", ["wasserstein", "psi", "ks"])
 def test_one_sigma_shift_is_drift(test: str) -> None:
     verdict = numeric_drift(REFERENCE, np.random.default_rng(1).normal(60, 10, 3000), test, 0.1)
-    assert verdict["drift"] is True and verdict["p_value"] < 1e-6
+    assert verdict["drift"] is True and verdict["p_value"] <= 0.005  # about the smallest p of 200 null draws (1/201)
 
 
 def test_wasserstein_is_in_baseline_standard_deviations() -> None:
     verdict = numeric_drift(REFERENCE, np.random.default_rng(1).normal(55, 10, 50000))
-    assert verdict["statistic"] == pytest.approx(0.5, abs=0.03)
+    assert verdict["statistic"] == pytest.approx(0.5 * 0.98, abs=0.03)  # the 1st to the 99th percentile
 
 
 def test_a_handful_of_rows_is_never_significant() -> None:
