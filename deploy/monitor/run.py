@@ -47,8 +47,17 @@ def parse_window(text: str, where: str = "--since") -> timedelta:
     """`90m`, `24h`, `7d` as a timedelta; a `ConfigError` naming `where` otherwise."""
     match = re.fullmatch(r"([1-9][0-9]*)([mhd])", text.strip())
     if not match:
-        raise ConfigError(f"{where}: '{text}' is not a duration (e.g. 90m, 24h, 7d)")
+        raise ConfigError(f"{where}: '{text}' is not a duration (e.g. 90m, 24h, 7d) or an ISO time")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def window_start(text: str, where: str, now: datetime) -> datetime:
+    """A duration back from `now` (`24h`), or a time (`2026-03-01T12:00:00Z`; without a zone, UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return now - parse_window(text, where)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def pinned_model(backend: Backend, group: str, env: str, cfg: EnvironmentConfig) -> ModelVersion:
@@ -134,7 +143,7 @@ def monitor_env(
 ) -> MonitorRun:
     """Run the monitor step for environment `env` and return what it found."""
     where = "--since" if window else f"config/{env}.yaml: monitoring.window"
-    since = datetime.now(UTC) - parse_window(window or cfg.monitoring.window, where)
+    since = window_start(window or cfg.monitoring.window, where, datetime.now(UTC))
     model = pinned_model(backend, group, env, cfg)
     if data is None and not cfg.endpoint.data_capture.enabled:
         raise ConfigError(

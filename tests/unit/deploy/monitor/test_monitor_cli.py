@@ -110,7 +110,12 @@ def test_feature_rules_are_checked_against_the_model(repo: Path, trained: Path, 
 @pytest.mark.parametrize(
     ("args", "edit", "code", "message"),
     [
-        (["--since", "yesterday"], None, 3, "--since: 'yesterday' is not a duration (e.g. 90m, 24h, 7d)"),
+        (
+            ["--since", "yesterday"],
+            None,
+            3,
+            "--since: 'yesterday' is not a duration (e.g. 90m, 24h, 7d) or an ISO",
+        ),
         ([], "unpin", 3, "config/prod.yaml: model.version is not pinned: no model is deployed to monitor"),
         ([], "capture off", 3, "config/prod.yaml: endpoint.data_capture.enabled is false"),
         ([], None, 4, "endpoint 'churn-prod': no captured traffic at "),
@@ -143,3 +148,20 @@ def test_a_model_without_baseline_is_a_registry_error(repo: Path, trained: Path,
     capture(repo, trained, traffic(26))
     assert main(["monitor", "--env", "prod"]) == 5
     assert "churn-classifier v2 has no statistics baseline" in capsys.readouterr().err
+
+
+def test_since_a_time_leaves_out_earlier_traffic(repo: Path, trained: Path, capsys) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ml.artifact import load_model as load
+
+    estimator, info = load(trained / "model")
+    early = shifted(traffic(27, 600), 27)
+    folder = repo / ".mlops" / "capture" / "churn-prod"
+    earlier = datetime.now(UTC) - timedelta(minutes=30)
+    write_capture(folder, early, estimator.predict_proba(early[info["features"]])[:, 1], when=earlier)
+    capture(repo, trained, traffic(28))
+    start = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert main(["monitor", "--env", "prod", "--since", start]) == 0
+    assert "1,500 rows in 750 requests since " in capsys.readouterr().out
+    assert main(["monitor", "--env", "prod", "--since", "1h"]) == 15
