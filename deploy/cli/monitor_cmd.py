@@ -30,9 +30,7 @@ class Format(StrEnum):
 
 def monitor_command(
     env: str = typer.Option(..., "--env", "-e", help="environment whose endpoint is watched (config/<env>.yaml)"),
-    since: str = typer.Option(
-        None, "--since", help="90m, 24h, 7d or a start time (default: monitoring.window)"
-    ),
+    since: str = typer.Option(None, "--since", help="90m, 24h, 7d or a start time (default: monitoring.window)"),
     data: str = typer.Option(None, "--data", help="a capture folder or .jsonl file, a CSV/Parquet table, or s3://"),
     output_format: Format = typer.Option(Format.text, "--format", help="text, markdown or json"),
     backend: str = BackendOption,
