@@ -33,8 +33,8 @@ import pandas as pd
 
 from ml.contract import DataError
 
-SCORE, EVENT_ID, INFERENCE_ID, TIME = "__score", "__event_id", "__inference_id", "__time"
-META = (SCORE, EVENT_ID, INFERENCE_ID, TIME)
+SCORE, EVENT_ID, INFERENCE_ID, TIME, ROW = "__score", "__event_id", "__inference_id", "__time", "__row"
+META = (SCORE, EVENT_ID, INFERENCE_ID, TIME, ROW)  # ROW: the instance's place in its request, from 0
 
 
 @dataclass
@@ -121,11 +121,11 @@ class _Collector:
         if _kind(inputs) == "csv" and not self._has_header(text):
             lines = [line for line in text.splitlines() if line.strip()]
             self.csv_parts.extend(lines)
-            self.csv_meta.extend((*base, s) for s in _align(scores, len(lines)))
+            self.csv_meta.extend((*base, s, i) for i, s in enumerate(_align(scores, len(lines))))
             return
         instances = self._instances(text, _kind(inputs))
-        for row, score in zip(instances, _align(scores, len(instances)), strict=True):
-            row.update({EVENT_ID: base[0], INFERENCE_ID: base[1], TIME: base[2], SCORE: score})
+        for i, (row, score) in enumerate(zip(instances, _align(scores, len(instances)), strict=True)):
+            row.update({EVENT_ID: base[0], INFERENCE_ID: base[1], TIME: base[2], SCORE: score, ROW: i})
             self.json_rows.append(row)
 
     def _has_header(self, text: str) -> bool:
@@ -180,9 +180,10 @@ class _Collector:
         # categorical ones stay text, as the serving container reads them.
         text = {name: object for name in self.categorical}
         frame = pd.read_csv(io.StringIO("\n".join(self.csv_parts)), header=None, names=names, dtype=text)
-        event, inference, time, score = zip(*self.csv_meta, strict=True) if self.csv_meta else ((), (), (), ())
+        event, inference, time, score, row = zip(*self.csv_meta, strict=True) if self.csv_meta else ((),) * 5
         frame[EVENT_ID], frame[INFERENCE_ID], frame[TIME] = event, inference, time
         frame[SCORE] = np.asarray(score, dtype=float)
+        frame[ROW] = np.asarray(row, dtype=np.int64)
         return frame
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from deploy.monitor.quality import QualityRun
 from deploy.monitor.run import MonitorRun
 
 STATUS_WORDS = {"ok": "no drift", "drift": "DRIFT", "insufficient_data": "not judged: too few rows"}
@@ -140,3 +141,38 @@ def as_json(run: MonitorRun) -> str:
         "violations": run.violations,
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+QUALITY_HEADER = ["metric", "now", "evaluation", "gate threshold", "verdict"]
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def quality_rows(run: QualityRun) -> list[list[str]]:
+    rows = []
+    for check in run.checks:
+        verdict = "below the gate" if check.below_threshold else "DEGRADED" if check.degraded else "ok"
+        threshold = "-" if check.threshold is None else f"{check.threshold:g}"
+        rows.append([check.name, _number(check.current), _number(check.baseline), threshold, verdict])
+    return rows
+
+
+def quality_lines(run: QualityRun) -> list[str]:
+    join = run.join
+    lines = [
+        f"{run.env}: {run.model.label}, {join['joined']:,} of {join['labels']:,} labels joined to captured "
+        f"inferences by {join['key']} ({join['captured_rows']:,} captured rows)"
+    ]
+    breaches = [c.name for c in run.checks if c.breach]
+    lines.append("verdict: " + (f"quality breach in {', '.join(breaches)}" if breaches else "quality as evaluated"))
+    return lines
+
+
+def quality_markdown(run: QualityRun) -> str:
+    lines = quality_lines(run)
+    table = ["| " + " | ".join(QUALITY_HEADER) + " |", "|" + "---|" * len(QUALITY_HEADER)]
+    table += ["| " + " | ".join(cells) + " |" for cells in quality_rows(run)]
+    status = "BREACH" if run.breach else "ok"
+    return "\n".join([f"## Model quality {run.env}: {status}", "", lines[0], "", *table, "", lines[1], ""])

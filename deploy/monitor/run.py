@@ -122,7 +122,7 @@ class MonitorStep:
         args += ["--output-dir", str(job.folder / "output"), "--config", str(job.folder / "monitoring.json")]
         if job.since is not None:
             args += ["--since", job.since.isoformat()]
-        _run_step(self.backend.workspace.root, args, job.folder)
+        run_step(self.backend.workspace.root, args, job.folder)
         return job.folder / "output"
 
     def traffic(self, job: MonitorJob) -> Path:
@@ -164,11 +164,12 @@ def monitor_env(
     return MonitorRun(env, model, source, job.since, result, violations["violations"], folder)
 
 
-def _run_step(root: Path, args: list[str], job: Path) -> None:
+def run_step(root: Path, args: list[str], job: Path, module: str = "ml.monitor") -> None:
+    """Run a container step as a local subprocess in `job`; its failure as a typed error."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", SM_OUTPUT_DIR=str(job / "output"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     done = subprocess.run(
-        [sys.executable, "-m", "ml.monitor", *args], cwd=root, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", module, *args], cwd=root, env=env, capture_output=True, text=True, check=False
     )
     (job / "logs.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
     if done.returncode == 0:
