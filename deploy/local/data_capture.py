@@ -11,8 +11,9 @@ A sampled request and its response become one JSON Lines record::
 
 under ``<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-fff>-<uuid>.jsonl``, as an endpoint's
 ``DataCaptureConfig`` writes to S3, so one reader (``ml.capture``) serves both backends.
-Records are buffered in memory and written a file per flush (by size or age), so the
-serving path pays a dictionary and a ``json.dumps`` per sampled request, no system call.
+Records are buffered in memory and written a file per flush, by a background thread every
+few seconds (or sooner when the buffer fills), so the serving path pays a dictionary and a
+``json.dumps`` per sampled request and never waits for the disk.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import random
-import time
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,7 +92,26 @@ class CaptureWriter:
         self.rng = rng or random.Random()  # noqa: S311 - sampling, not security
         self.pending: dict[str, list[str]] = {}
         self.count = 0
-        self.since = time.monotonic()
+        self.lock = threading.Lock()  # the serving loop appends, the flusher thread takes
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> CaptureWriter:
+        """Flush every FLUSH_SECONDS from a daemon thread until `close`."""
+        self.thread = threading.Thread(target=self._run, name="data-capture", daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stopped.wait(FLUSH_SECONDS):
+            self.flush()
+
+    def close(self) -> None:
+        """Stop the flusher and write what is left (the server drains before exiting)."""
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join(timeout=FLUSH_SECONDS)
+        self.flush()
 
     def sampled(self) -> bool:
         return self.share >= 1.0 or (self.share > 0 and self.rng.random() < self.share)
@@ -111,16 +131,21 @@ class CaptureWriter:
         line = capture_record(
             request, request_type, response, response_type, when=datetime.now(UTC), inference_id=inference_id
         )
-        self.pending.setdefault(variant, []).append(json.dumps(line, separators=(",", ":")))
-        self.count += 1
-        if self.count >= FLUSH_RECORDS or time.monotonic() - self.since >= FLUSH_SECONDS:
+        text = json.dumps(line, separators=(",", ":"))
+        with self.lock:
+            self.pending.setdefault(variant, []).append(text)
+            self.count += 1
+            full = self.count >= FLUSH_RECORDS
+        if full:
             self.flush()
         return True
 
     def flush(self) -> None:
         """Write what is buffered, one new file per variant (files are never appended to)."""
+        with self.lock:
+            pending, self.pending, self.count = self.pending, {}, 0
         now = datetime.now(UTC)
-        for variant, lines in self.pending.items():
+        for variant, lines in pending.items():
             if not lines:
                 continue
             path = self.root / capture_key(self.endpoint, variant, now)
@@ -128,6 +153,3 @@ class CaptureWriter:
             partial = path.with_suffix(".partial")
             partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
             partial.replace(path)  # readers never see half a file
-        self.pending = {}
-        self.count = 0
-        self.since = time.monotonic()

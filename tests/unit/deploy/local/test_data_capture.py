@@ -65,3 +65,23 @@ def test_flush_writes_one_new_file_per_variant_and_nothing_half_written(tmp_path
     assert [f.relative_to(tmp_path).parts[:2] for f in files] == [("ep", "blue"), ("ep", "green")]
     assert json.loads(files[0].read_text())["eventMetadata"]["inferenceId"] == "x"
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_the_flusher_thread_writes_without_new_requests_and_close_writes_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from deploy.local import data_capture
+
+    monkeypatch.setattr(data_capture, "FLUSH_SECONDS", 0.05)
+    writer = CaptureWriter(tmp_path, "ep", 100).start()
+    writer.record("AllTraffic", b"1", "text/csv", b"0.1,0", "text/csv")
+    deadline = time.monotonic() + 5
+    while not list(tmp_path.rglob("*.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(list(tmp_path.rglob("*.jsonl"))) == 1  # a quiet endpoint's last requests still land
+    writer.record("AllTraffic", b"2", "text/csv", b"0.2,0", "text/csv")
+    writer.close()
+    lines = [ln for f in tmp_path.rglob("*.jsonl") for ln in f.read_text().splitlines()]
+    assert len(lines) == 2 and not writer.thread.is_alive()
