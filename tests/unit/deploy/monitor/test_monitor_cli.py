@@ -11,12 +11,15 @@ import pandas as pd
 import pytest
 
 from deploy.cli.app import main
+from deploy.errors import ExitCode
 from deploy.local.registry import SqliteRegistry
 from deploy.workspace import Workspace
 from ml.artifact import load_model
 from ml.dataset import make_churn, write_table
 from tests.unit.deploy.monitor.trained_model import train_with_baseline
 from tests.unit.ml.capture_files import shifted, write_capture
+
+DRIFT = int(ExitCode.MONITOR_DRIFT)  # mlops monitor's exit code for drift or a quality breach
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def test_shifted_traffic_exits_13_naming_exactly_the_shift(
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
-    assert main(["monitor", "--env", "prod", "--format", "json"]) == 15
+    assert main(["monitor", "--env", "prod", "--format", "json"]) == DRIFT
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "drift" and result["model"]["version"] == 1
     assert sorted(result["drifted_features"]) == ["age", "monthly_charges", "payment_method"]
@@ -84,7 +87,7 @@ def test_shifted_traffic_exits_13_naming_exactly_the_shift(
 
 def test_markdown_format_prints_the_report(repo: Path, trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capture(repo, trained, shifted(traffic(23), 23))
-    assert main(["monitor", "--env", "prod", "--format", "markdown"]) == 15
+    assert main(["monitor", "--env", "prod", "--format", "markdown"]) == DRIFT
     printed = capsys.readouterr().out
     assert "| monthly_charges | numeric | wasserstein |" in printed
     assert re.search(r'x-axis \["tenure_months", "monthly_charges", .*"paperless_billing"\]', printed)
@@ -164,4 +167,4 @@ def test_since_a_time_leaves_out_earlier_traffic(repo: Path, trained: Path, caps
     start = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert main(["monitor", "--env", "prod", "--since", start]) == 0
     assert "1,500 rows in 750 requests since " in capsys.readouterr().out
-    assert main(["monitor", "--env", "prod", "--since", "1h"]) == 15
+    assert main(["monitor", "--env", "prod", "--since", "1h"]) == DRIFT

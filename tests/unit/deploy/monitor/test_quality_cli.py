@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from deploy.cli.app import main
+from deploy.errors import ExitCode
 from deploy.local.registry import SqliteRegistry
 from deploy.workspace import Workspace
 from ml.artifact import load_model
@@ -17,6 +18,8 @@ from ml.dataset import make_churn
 from ml.evaluate import binary_metrics
 from tests.unit.deploy.monitor.trained_model import train_with_baseline
 from tests.unit.ml.capture_files import write_capture
+
+DRIFT = int(ExitCode.MONITOR_DRIFT)  # mlops monitor's exit code for drift or a quality breach
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,7 @@ def test_labels_as_evaluated_exit_0(repo: Path, trained: Path, tmp_path: Path, c
 
 def test_degraded_labels_breach_the_gate(repo: Path, trained: Path, tmp_path: Path, capsys) -> None:
     path = labels_file(tmp_path, served(repo, trained), flip=0.35)
-    assert main(["monitor", "quality", "--env", "prod", "--labels", str(path), "--format", "markdown"]) == 15
+    assert main(["monitor", "quality", "--env", "prod", "--labels", str(path), "--format", "markdown"]) == DRIFT
     printed = capsys.readouterr().out
     assert printed.startswith("## Model quality prod: BREACH")
     assert re.search(r"\| auc \| 0\.[0-6]\d+ \| 0\.8\d+ \| 0\.75 \| (below the gate|DEGRADED) \|", printed)

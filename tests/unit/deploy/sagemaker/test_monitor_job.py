@@ -13,6 +13,7 @@ from botocore.stub import ANY, Stubber
 
 from deploy.cli.app import main
 from deploy.config import load_pipeline
+from deploy.errors import ExitCode
 from deploy.sagemaker import monitor_job
 from deploy.sagemaker.backend import SageMakerBackend
 from deploy.sagemaker.monitor_metrics import NAMESPACE, metric_data
@@ -24,6 +25,8 @@ from tests.unit.deploy.monitor.trained_model import train_with_baseline
 from tests.unit.ml.capture_files import shifted, write_capture
 
 from .conftest import BUCKET, GROUP, REGION
+
+DRIFT = int(ExitCode.MONITOR_DRIFT)  # mlops monitor's exit code for drift or a quality breach
 
 JOB = "churn-monitor-prod-20260301120000"
 REQUEST_KEYS = (
@@ -86,7 +89,7 @@ def test_drift_runs_a_processing_job_over_the_window_and_publishes_metrics(
     put_capture(trained, local, shifted(make_churn(1500, 6).drop(columns=["churned"]), 6), now)
     seed_job_output(trained, local)
 
-    assert main(["monitor", "--env", "prod", "--backend", "sagemaker"]) == 15
+    assert main(["monitor", "--env", "prod", "--backend", "sagemaker"]) == DRIFT
     printed = capsys.readouterr().out
     assert "verdict: drift in monthly_charges, age, payment_method" in printed
 
