@@ -113,6 +113,8 @@ class _Collector:
     def add(self, record: dict[str, Any]) -> None:
         data = record["captureData"]
         meta = record.get("eventMetadata", {})
+        if self._add_one_csv_row(data, meta):
+            return
         base = (meta.get("eventId"), meta.get("inferenceId"), meta.get("inferenceTime"))
         inputs = data["endpointInput"]
         text = _decode(inputs)
@@ -127,6 +129,19 @@ class _Collector:
         for i, (row, score) in enumerate(zip(instances, _align(scores, len(instances)), strict=True)):
             row.update({EVENT_ID: base[0], INFERENCE_ID: base[1], TIME: base[2], SCORE: score, ROW: i})
             self.json_rows.append(row)
+
+    def _add_one_csv_row(self, data: dict[str, Any], meta: dict[str, Any]) -> bool:
+        """The commonest record, one CSV row in and one CSV answer out, without the general path's calls."""
+        inputs, output = data["endpointInput"], data.get("endpointOutput")
+        if inputs.get("encoding") != "CSV" or output is None or output.get("encoding") != "CSV":
+            return False
+        text, answer = inputs.get("data", ""), output.get("data", "")
+        if "\n" in text.rstrip("\n") or "\n" in answer.rstrip("\n") or not text[:1].isdigit():
+            return False  # several rows, or maybe a header: the general path
+        self.csv_parts.append(text.rstrip("\n"))
+        score = float(answer.split(",", 1)[0]) if answer.strip() else float("nan")
+        self.csv_meta.append((meta.get("eventId"), meta.get("inferenceId"), meta.get("inferenceTime"), score, 0))
+        return True
 
     def _has_header(self, text: str) -> bool:
         if not text or text[0].isdigit():  # the common case, decided without splitting
