@@ -10,7 +10,9 @@ A sampled request and its response become one JSON Lines record::
      "eventVersion": "0"}
 
 under ``<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-fff>-<uuid>.jsonl``, as an endpoint's
-``DataCaptureConfig`` writes to S3, so one reader (``ml.capture``) serves both backends.
+``DataCaptureConfig`` writes to S3, so one reader (``ml.capture``) serves both backends. A
+deploy writes the endpoint's ``data_capture`` settings to ``capture.json`` in its state folder;
+each server worker follows that file (``WorkerCapture``) the way it follows the routing table.
 Records are buffered in memory and written a file per flush, by a background thread every
 few seconds (or sooner when the buffer fills), so the serving path pays a dictionary and a
 ``json.dumps`` per sampled request and never waits for the disk.
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 CAPTURE_DIR = "capture"  # below the workspace state folder (.mlops/capture/<endpoint>/<variant>/…)
+SETTINGS_FILE = "capture.json"  # in an endpoint's state folder: what its workers capture, and where
 FLUSH_RECORDS = 1000
 FLUSH_SECONDS = 5.0
 _TEXT_ENCODINGS = {"text/csv": "CSV", "application/json": "JSON"}
@@ -153,3 +156,57 @@ class CaptureWriter:
             partial = path.with_suffix(".partial")
             partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
             partial.replace(path)  # readers never see half a file
+
+
+def write_settings(state_dir: Path, root: Path, endpoint: str, enabled: bool, sampling_percentage: int) -> None:
+    """What a deploy asks the endpoint's workers to capture (`capture.json` in its state folder)."""
+    document = {"enabled": enabled, "sampling_percentage": sampling_percentage, "root": str(root), "endpoint": endpoint}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    temporary = state_dir / f".{SETTINGS_FILE}.tmp"
+    temporary.write_text(json.dumps(document), encoding="utf-8")
+    temporary.replace(state_dir / SETTINGS_FILE)
+
+
+class WorkerCapture:
+    """A server worker's capture: follows `capture.json` (checked like the routing table) and writes records."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / SETTINGS_FILE
+        self.stamp: float | None = None
+        self.writer: CaptureWriter | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Apply a changed `capture.json` (a stat when nothing changed)."""
+        try:
+            stamp = self.path.stat().st_mtime
+        except OSError:
+            stamp = None
+        if stamp == self.stamp:
+            return
+        self.stamp = stamp
+        settings = self._read()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if settings and settings.get("enabled") and settings.get("sampling_percentage", 0) > 0:
+            self.writer = CaptureWriter(
+                Path(settings["root"]), settings["endpoint"], int(settings["sampling_percentage"])
+            ).start()
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def record(
+        self, variant: str, request: bytes, request_type: str | None, response: bytes, response_type: str,
+        inference_id: str | None,
+    ) -> None:  # fmt: skip
+        if self.writer is not None:
+            self.writer.record(variant, request, request_type or "", response, response_type, inference_id)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

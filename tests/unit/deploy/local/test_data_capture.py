@@ -85,3 +85,26 @@ def test_the_flusher_thread_writes_without_new_requests_and_close_writes_the_res
     writer.close()
     lines = [ln for f in tmp_path.rglob("*.jsonl") for ln in f.read_text().splitlines()]
     assert len(lines) == 2 and not writer.thread.is_alive()
+
+
+def test_a_worker_follows_the_settings_a_deploy_writes(tmp_path: Path) -> None:
+    from deploy.local.data_capture import WorkerCapture, write_settings
+
+    state, root = tmp_path / "state", tmp_path / "capture"
+    worker = WorkerCapture(state)  # no settings yet: nothing captured
+    worker.record("AllTraffic", b"1", "text/csv", b"0.1,0", "text/csv", None)
+    assert worker.writer is None
+    write_settings(state, root, "churn-prod", enabled=True, sampling_percentage=100)
+    worker.refresh()
+    worker.record("AllTraffic", b"2", "text/csv", b"0.2,0", "text/csv", "id-2")
+    write_settings(state, root, "churn-prod", enabled=False, sampling_percentage=100)
+    import os
+
+    os.utime(state / "capture.json", (1, 1))  # a new stamp even within the clock's resolution
+    worker.refresh()  # capture turned off: what was buffered is written, nothing more is kept
+    assert worker.writer is None
+    worker.record("AllTraffic", b"3", "text/csv", b"0.3,0", "text/csv", None)
+    worker.close()
+    lines = [json.loads(ln) for f in root.rglob("*.jsonl") for ln in f.read_text().splitlines()]
+    assert [ln["eventMetadata"].get("inferenceId") for ln in lines] == ["id-2"]
+    assert all(f.relative_to(root).parts[:2] == ("churn-prod", "AllTraffic") for f in root.rglob("*.jsonl"))
