@@ -22,11 +22,12 @@ from deploy.errors import DataError, StepFailed
 from deploy.monitor.run import MonitorJob, MonitorStep, step_failure
 from deploy.monitor.s3_capture import capture_keys
 from deploy.pipeline.steps import PROCESSING_IN, PROCESSING_OUT
-from deploy.sagemaker.definition import CODE_INPUT, ENVIRONMENT, PROCESSING_SCRIPT
+from deploy.sagemaker.definition import CODE_INPUT, ENVIRONMENT
 from deploy.sagemaker.images import sklearn_image
 from deploy.sagemaker.inputs import stage_code
 from deploy.sagemaker.monitor_metrics import publish
 from deploy.sagemaker.s3 import ArtifactBucket, S3Uri
+from deploy.sagemaker.sourcedir import PROCESSING_RUNNER
 
 if TYPE_CHECKING:
     from deploy.sagemaker.backend import SageMakerBackend
@@ -109,12 +110,12 @@ class ProcessingMonitor(MonitorStep):
             "ProcessingJobName": name,
             "AppSpecification": {
                 "ImageUri": image,
-                "ContainerEntrypoint": ["/bin/sh", "-c", PROCESSING_SCRIPT, "ml.monitor"],
+                "ContainerEntrypoint": ["/bin/sh", f"{CODE_INPUT}/{PROCESSING_RUNNER}", "ml.monitor"],
                 "ContainerArguments": arguments,
             },
             "Environment": dict(ENVIRONMENT),
             "ProcessingInputs": [
-                _input("code", stage_code(bucket, self.backend.workspace.root), CODE_INPUT),
+                _input("code", stage_code(bucket, self.backend.workspace.root).folder_uri, CODE_INPUT),
                 _input("statistics", baselines["statistics"], f"{PROCESSING_IN}/baseline/statistics"),
                 _input("constraints", baselines["constraints"], f"{PROCESSING_IN}/baseline/constraints"),
                 _input("settings", settings_uri, f"{PROCESSING_IN}/settings"),

@@ -148,6 +148,7 @@ def test_every_step_is_a_job_request_the_service_accepts(source: str) -> None:
         ("preprocess", "CreateProcessingJob"),
         ("train", "CreateTrainingJob"),
         ("evaluate", "CreateProcessingJob"),
+        ("baseline", "CreateProcessingJob"),
     ]
     found = [
         f"{step}: {v}"
