@@ -13,9 +13,9 @@ under ``<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-fff>-<uuid>.jsonl``, as
 ``DataCaptureConfig`` writes to S3, so one reader (``ml.capture``) serves both backends. A
 deploy writes the endpoint's ``data_capture`` settings to ``capture.json`` in its state folder;
 each server worker follows that file (``WorkerCapture``) the way it follows the routing table.
-Records are buffered in memory and written a file per flush, by a background thread every
-few seconds (or sooner when the buffer fills), so the serving path pays a dictionary and a
-``json.dumps`` per sampled request and never waits for the disk.
+The serving path only samples and appends the request, the answer and the time to a buffer;
+a background thread formats the records and writes a file per flush every few seconds (or
+sooner when the buffer fills), so serving never waits for the disk or the JSON encoder.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import base64
 import json
 import random
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +77,14 @@ def capture_record(
     }
 
 
+def _line(
+    request: bytes, request_type: str, response: bytes, response_type: str, when: float, inference_id: str | None
+) -> str:
+    moment = datetime.fromtimestamp(when, UTC)
+    record = capture_record(request, request_type, response, response_type, when=moment, inference_id=inference_id)
+    return json.dumps(record, separators=(",", ":"))
+
+
 def capture_key(endpoint: str, variant: str, when: datetime) -> str:
     """The object key (file path) of a capture file started at ``when``."""
     when = when.astimezone(UTC)
@@ -93,10 +102,11 @@ class CaptureWriter:
         self.endpoint = endpoint
         self.share = sampling_percentage / 100.0
         self.rng = rng or random.Random()  # noqa: S311 - sampling, not security
-        self.pending: dict[str, list[str]] = {}
+        self.pending: dict[str, list[tuple[Any, ...]]] = {}
         self.count = 0
         self.lock = threading.Lock()  # the serving loop appends, the flusher thread takes
         self.stopped = threading.Event()
+        self.wake = threading.Event()  # a full buffer asks the flusher not to wait out the interval
         self.thread: threading.Thread | None = None
 
     def start(self) -> CaptureWriter:
@@ -106,12 +116,15 @@ class CaptureWriter:
         return self
 
     def _run(self) -> None:
-        while not self.stopped.wait(FLUSH_SECONDS):
+        while not self.stopped.is_set():
+            self.wake.wait(FLUSH_SECONDS)
+            self.wake.clear()
             self.flush()
 
     def close(self) -> None:
         """Stop the flusher and write what is left (the server drains before exiting)."""
         self.stopped.set()
+        self.wake.set()
         if self.thread is not None:
             self.thread.join(timeout=FLUSH_SECONDS)
         self.flush()
@@ -131,16 +144,16 @@ class CaptureWriter:
         """Capture one answered request if it is sampled; returns whether it was."""
         if not self.sampled():
             return False
-        line = capture_record(
-            request, request_type, response, response_type, when=datetime.now(UTC), inference_id=inference_id
-        )
-        text = json.dumps(line, separators=(",", ":"))
+        item = (request, request_type, response, response_type, time.time(), inference_id)
         with self.lock:
-            self.pending.setdefault(variant, []).append(text)
+            self.pending.setdefault(variant, []).append(item)
             self.count += 1
             full = self.count >= FLUSH_RECORDS
         if full:
-            self.flush()
+            if self.thread is not None:
+                self.wake.set()
+            else:
+                self.flush()
         return True
 
     def flush(self) -> None:
@@ -148,9 +161,10 @@ class CaptureWriter:
         with self.lock:
             pending, self.pending, self.count = self.pending, {}, 0
         now = datetime.now(UTC)
-        for variant, lines in pending.items():
-            if not lines:
+        for variant, items in pending.items():
+            if not items:
                 continue
+            lines = [_line(*item) for item in items]
             path = self.root / capture_key(self.endpoint, variant, now)
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".partial")
