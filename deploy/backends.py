@@ -63,6 +63,8 @@ class Backend(ABC):
     @abstractmethod
     def batch(self) -> BatchBackend:
         """Batch scoring of files with a model (`mlops batch`)."""
+
+    @abstractmethod
     def capture_location(self, env: EnvironmentConfig) -> str:
         """Where the endpoint's data capture lands: a local folder or an `s3://` prefix (`<endpoint>/` below it)."""
 

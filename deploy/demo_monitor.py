@@ -3,7 +3,7 @@
 After the canary round, prod gets two waves of customers through its HTTP endpoint, the way
 clients would call it. The first is drawn like the training data: `mlops monitor` finds no
 drift and exits 0. The second has moved: prices up 30 % (`monthly_charges`), a payment method
-the model never saw (`crypto`), and a quarter of the ages missing: `mlops monitor` exits 17
+the model never saw (`crypto`), and a quarter of the ages missing: `mlops monitor` exits 18
 and names exactly those three features and the new category.
 """
 
@@ -95,7 +95,7 @@ def round_monitor(demo: Demo) -> None:
     demo.step("Monitor prod again: it names what moved")
     demo.expect(
         sh.mlops("monitor", "--env", "prod", "--since", since),
-        f"monitor: drift in exactly {', '.join(SHIFTED)} and the new category (exit 17)",
+        f"monitor: drift in exactly {', '.join(SHIFTED)} and the new category (exit 18)",
         code=int(ExitCode.MONITOR_DRIFT),
         shows=(f"drift in {', '.join(SHIFTED)};", "payment_method: categorical_values_check: ", "'crypto'"),
     )

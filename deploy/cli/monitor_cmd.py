@@ -1,6 +1,6 @@
 """`mlops monitor`: captured traffic against the pinned model's baseline (control plane).
 
-Exit codes: 0 no drift (or too few rows to judge), 17 drift or data-quality violations,
+Exit codes: 0 no drift (or too few rows to judge), 18 drift or data-quality violations,
 3 config error (no pinned model, capture off, bad window or rule), 4 no traffic or unreadable
 traffic, 5 registry error (the pinned version or its baseline is missing), 6 the monitor step
 failed. `--format markdown` prints the report for a job summary or an issue; `--format json`
@@ -8,7 +8,7 @@ the whole result. In GitHub Actions the markdown also goes to the job summary an
 outputs `status`, `drift` and `report-file` are set.
 
 `mlops monitor quality --env E --labels FILE|s3://…` joins ground truth to the captured
-inferences and exits 17 when a gate metric falls below its threshold or more than three
+inferences and exits 18 when a gate metric falls below its threshold or more than three
 standard deviations below the model's evaluation.
 """
 
