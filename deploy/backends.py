@@ -17,8 +17,9 @@ from deploy.workspace import Workspace
 
 if TYPE_CHECKING:
     from deploy.batch import BatchBackend
-    from deploy.config.schema import DataConfig, PipelineConfig
+    from deploy.config.schema import DataConfig, EnvironmentConfig, PipelineConfig
     from deploy.endpoints import EndpointBackend
+    from deploy.monitor.run import MonitorStep
     from deploy.pipeline.data import ResolvedData
     from deploy.pipeline.runner import PipelineRunner
     from deploy.registry import Registry
@@ -62,6 +63,22 @@ class Backend(ABC):
     @abstractmethod
     def batch(self) -> BatchBackend:
         """Batch scoring of files with a model (`mlops batch`)."""
+
+    @abstractmethod
+    def capture_location(self, env: EnvironmentConfig) -> str:
+        """Where the endpoint's data capture lands: a local folder or an `s3://` prefix (`<endpoint>/` below it)."""
+
+    def monitor_step(self) -> MonitorStep:
+        """Where `ml.monitor` runs: a local subprocess here; a backend may run it as a job."""
+        from deploy.monitor.run import MonitorStep
+
+        return MonitorStep(self)
+
+    def s3_client(self) -> Any:
+        """A boto3 S3 client (imported here so the local path never needs boto3)."""
+        import boto3  # only when something really lives in S3
+
+        return boto3.client("s3")
 
 
 def backend_name(explicit: str | None) -> str:

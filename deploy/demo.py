@@ -5,7 +5,9 @@ Three rounds, each step the command a user (or a workflow) would run:
 1. a first model: train and register → promotion branch and PR body → merge → deploy and
    smoke-test staging → create the prod endpoint;
 2. a better model through the canary: train → promote → merge → staging → prod with a canary
-   under replayed test traffic → invoke prod;
+   under replayed test traffic → invoke prod; then monitoring (`demo_monitor.py`): prod
+   serves customers like its training data (`mlops monitor`: no drift), then shifted ones
+   (`mlops monitor` names the shifted features and the new category);
 3. a bad merge: a deliberately broken model pinned as a promotion would pin it → the prod
    canary's 5XX alarm rolls it back while the previous model keeps serving → `git revert`
    (the GitOps rollback) → `mlops plan` shows no changes.
@@ -25,6 +27,7 @@ from rich.console import Console
 
 from deploy.config import load_environment, load_pipeline
 from deploy.config.schema import ModelPin
+from deploy.demo_monitor import enable_capture, round_monitor
 from deploy.demo_repo import Result, Shell, copy_state
 from deploy.endpoints.smoke import payload_bytes
 from deploy.errors import ExitCode
@@ -207,6 +210,9 @@ def init_repo(demo: Demo, source: Path) -> None:
     demo.step("A scratch copy of the repository with its own git history")
     for note in copy_state(source, demo.repo):
         demo.say(note)
+    prod = demo.repo / "config" / "prod.yaml"
+    prod.write_text(enable_capture(prod.read_text(encoding="utf-8")), encoding="utf-8")
+    demo.say("turned data capture on in config/prod.yaml, so the monitor has prod's traffic to judge")
     sh = demo.shell
     demo.expect(sh.git("init", "-q", "-b", "main"), "git repository initialised")
     sh.git("config", "commit.gpgsign", "false", quiet=True)
@@ -227,7 +233,7 @@ def run_demo(source: Path, workdir: Path | None, keep: bool, console: Console) -
     (root / "repo").mkdir()
     try:
         init_repo(demo, source)
-        for part in (round_one, round_two, round_three):
+        for part in (round_one, round_two, round_monitor, round_three):
             if all(ok for ok, _ in demo.checks):  # a failed step makes later verdicts meaningless
                 part(demo)
     except BaseException:

@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     REQUEST_REFUSED = 15  # `invoke`: the endpoint answered 4xx (fix the request)
     REQUEST_FAILED = 16  # `invoke`: the endpoint answered 5xx (the model failed)
     BATCH_FAILED = 17
+    MONITOR_DRIFT = 18
     INTERRUPTED = 130
 
 

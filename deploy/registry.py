@@ -7,6 +7,7 @@ lineage. The local adapter stores them in SQLite, the SageMaker adapter in the M
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from deploy.errors import RegistryError
 
 Status = Literal["PendingManualApproval", "Approved", "Rejected"]
 STATUSES: tuple[Status, ...] = ("PendingManualApproval", "Approved", "Rejected")
+BASELINE_FILES = ("statistics", "constraints")  # <name>.json, written by the pipeline's baseline step
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class ModelVersion:
     arn: str
     status_reason: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    # The data-quality baseline: {"statistics": uri, "constraints": uri} of the files in
+    # Model Monitor's shapes (the model package's DriftCheckBaselines on SageMaker).
+    baselines: dict[str, str] = field(default_factory=dict)
 
     def metric(self, name: str) -> float | None:
         """A binary-classification metric's value from the SageMaker-shaped evaluation."""
@@ -59,6 +64,7 @@ class Registry(ABC):
         evaluation: dict[str, Any],
         lineage: dict[str, Any],
         description: str = "",
+        baselines: dict[str, str] | None = None,
     ) -> ModelVersion:
         """Add the next version of `group` as PendingManualApproval."""
 
@@ -81,6 +87,14 @@ class Registry(ABC):
         """Bring a local model.tar.gz into the registry's artifact store; returns (uri, sha256)."""
 
     @abstractmethod
+    def store_baseline(self, folder: Path) -> dict[str, str]:
+        """Bring a local baseline folder's statistics.json and constraints.json into the store; returns their URIs."""
+
+    @abstractmethod
+    def read_baseline(self, model: ModelVersion, name: str) -> dict[str, Any]:
+        """One baseline document of a version (`statistics` or `constraints`); `RegistryError` if it has none."""
+
+    @abstractmethod
     def artifact_sha256(self, model: ModelVersion) -> str:
         """sha256 of the artifact bytes as stored now (what deploy checks against the pin)."""
 
@@ -96,6 +110,12 @@ class Registry(ABC):
         if newest is None:
             raise RegistryError(f"model package group '{group}' has no versions yet: run `mlops pipeline run`")
         return newest
+
+
+def baseline_digest(sha256s: dict[str, str]) -> str:
+    """One digest for the baseline files: sha256 of `sha256sum`-style lines, sorted by name."""
+    lines = "".join(f"{sha256s[name]}  {name}.json\n" for name in sorted(sha256s))
+    return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
 
 
 def check_status(status: str) -> Status:

@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "deploy.cli.demo_cmd",
     "deploy.cli.issue_cmd",
     "deploy.cli.teardown_cmd",
+    "deploy.cli.monitor_cmd",
 )
 
 

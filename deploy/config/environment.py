@@ -20,6 +20,7 @@ from deploy.config.base import (
     Seconds3600,
     Strict,
 )
+from deploy.config.monitoring import MonitoringConfig
 
 
 class ModelPin(Strict):
@@ -284,6 +285,7 @@ class EnvironmentConfig(Strict):
     )
     local: LocalConfig
     batch: BatchConfig = Field(default_factory=BatchConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @model_validator(mode="after")
     def _policy_fits_endpoint(self) -> EnvironmentConfig:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cached_property
 
 from deploy.backends import Backend
-from deploy.config.schema import DataConfig
+from deploy.config.schema import DataConfig, EnvironmentConfig
+from deploy.local.data_capture import CAPTURE_DIR
 from deploy.local.jobs import LocalJobs
 from deploy.local.registry import SqliteRegistry
 from deploy.pipeline import data as data_sources
@@ -45,3 +46,7 @@ class LocalBackend(Backend):
         from deploy.batch.local import LocalBatch
 
         return LocalBatch(self.workspace)
+
+    def capture_location(self, env: EnvironmentConfig) -> str:
+        """`.mlops/capture/<endpoint>`: the local endpoints write their capture files there."""
+        return str(self.workspace.state / CAPTURE_DIR / env.endpoint.name)

@@ -29,6 +29,7 @@ from deploy.config.schema import EnvironmentConfig
 from deploy.endpoints import DeployOutcome, DeployReporter, DesiredState, EndpointBackend, Invocation, LiveState
 from deploy.endpoints.client import EndpointClient, EndpointUnreachable, RetryPolicy, exchange
 from deploy.errors import DeployError
+from deploy.local.data_capture import CAPTURE_DIR, write_settings
 from deploy.local.endpoint_process import EndpointProcess
 from deploy.local.rollout import Rollout
 from deploy.local.routing_table import IDENTITY_HEADER, VariantRoute, write_json
@@ -122,6 +123,9 @@ class LocalEndpoints(EndpointBackend):
     def deploy(self, desired: DesiredState, live: LiveState | None, reporter: DeployReporter) -> DeployOutcome:
         cfg, model = desired.config, desired.model
         artifact = artifact_path(model)
+        capture = cfg.endpoint.data_capture  # the workers follow capture.json, as they follow the routing
+        write_settings(self.state_dir(desired.env), self.workspace.state / CAPTURE_DIR, cfg.endpoint.name,
+                       capture.enabled, capture.sampling_percentage)  # fmt: skip
         process, started = self.ensure_running(desired.env, cfg, reporter)
         serving = self._settle(process, cfg.endpoint.variant_name, reporter)
         if serving is None:

@@ -30,12 +30,13 @@ MAX_QUEUED = 32  # pipelined requests read ahead of the one being answered
 class Request:
     """One parsed request, kept until it is answered (pipelined ones wait their turn)."""
 
-    __slots__ = ("accept", "body", "content_type", "keep_alive", "method", "path", "started", "target")
+    __slots__ = ("accept", "body", "content_type", "inference_id", "keep_alive", "method", "path", "started", "target")
 
     def __init__(self, conn: Connection) -> None:
         self.path, self.method = conn.url.partition(b"?")[0], conn.parser.get_method()
         self.content_type, self.accept, self.target = conn.content_type, conn.accept, conn.target
         self.body, self.started = b"".join(conn.body), conn.started
+        self.inference_id = conn.inference_id  # the runtime's InferenceId, kept in the data capture
         self.keep_alive = conn.parser.should_keep_alive()
 
 
@@ -58,6 +59,7 @@ class Connection(asyncio.Protocol):
         self.content_type: str | None = None
         self.accept: str | None = None
         self.target: str | None = None
+        self.inference_id: str | None = None
         self.length = 0
         self.body: list[bytes] = []
         self.size = self.header_size = 0
@@ -145,6 +147,8 @@ class Connection(asyncio.Protocol):
             self.length = int(value) if value.isdigit() else 0
         elif name == b"x-amzn-sagemaker-target-variant":
             self.target = value.decode("latin-1")
+        elif name == b"x-amzn-sagemaker-inference-id":
+            self.inference_id = value.decode("latin-1")
         elif name == b"expect":
             self.expect_continue = value.lower() == b"100-continue"
 

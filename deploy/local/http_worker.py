@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from deploy.local import connection_limits as cl
+from deploy.local.data_capture import WorkerCapture
 from deploy.local.http_connection import Connection, Request
 from deploy.local.routing_table import IDENTITY_HEADER, METRICS_DIR, read_routing
 from deploy.local.serving_metrics import MetricsBlock
@@ -33,8 +34,11 @@ ACCEPT_BATCH = 32  # connections accepted per wake-up: fewer than the descriptor
 class Worker:
     """What every connection of this worker shares."""
 
-    def __init__(self, pool: VariantPool, endpoint_name: str, limits: cl.Limits) -> None:
+    def __init__(
+        self, pool: VariantPool, endpoint_name: str, limits: cl.Limits, capture: WorkerCapture | None = None
+    ) -> None:
         self.pool = pool
+        self.capture = capture
         self.limits = limits
         self.cap = limits.connection_cap()
         self.runtime_path = f"/endpoints/{endpoint_name}/invocations".encode()
@@ -80,6 +84,10 @@ class Worker:
         """Every answer a variant gave passes here once, request and reply: the one place to observe invocations."""
         latency = (time.perf_counter_ns() - request.started) // 1000
         self.pool.metrics.record(route.metrics_base, status, latency, model_us)
+        if self.capture is not None and status == 200:  # what the model answered, as SageMaker captures it
+            self.capture.record(
+                route.name, request.body, request.content_type, body, kind.decode("latin-1"), request.inference_id
+            )
 
 
 async def _follow_routing(worker: Worker) -> None:
@@ -92,6 +100,8 @@ async def _follow_routing(worker: Worker) -> None:
             await pool.apply(routing)
         await pool.revive()
         pool.park_if_idle()
+        if worker.capture is not None:
+            worker.capture.refresh()  # a deploy may have turned data capture on or off
         if time.monotonic() - swept >= every:
             swept = time.monotonic()
             cl.sweep(worker.connections, swept)
@@ -133,5 +143,9 @@ def run_worker(index: int, sock: socket.socket, state_dir: Path, endpoint_name: 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # model processes are reaped by the kernel
     metrics = MetricsBlock(state_dir / METRICS_DIR / f"worker-{index}.bin")
     pool = VariantPool(state_dir, index, metrics, handlers)
-    asyncio.run(serve(sock, Worker(pool, endpoint_name, limits), lifeline_fd))
+    capture = WorkerCapture(state_dir)
+    try:
+        asyncio.run(serve(sock, Worker(pool, endpoint_name, limits, capture), lifeline_fd))
+    finally:
+        capture.close()  # what was captured but not yet written
     return 0

@@ -24,6 +24,7 @@ from deploy.errors import DataError, StepFailed
 from deploy.pipeline.data import ResolvedData
 from deploy.pipeline.runner import PipelineProgress, PipelineResult, PipelineRunner
 from deploy.pipeline.steps import Step, build_steps
+from deploy.registry import BASELINE_FILES, baseline_digest
 
 DATA_ERROR_EXIT = 3  # the container steps' exit code for rejected data
 
@@ -52,13 +53,16 @@ class LocalJobs(PipelineRunner):
             progress.step_finished(step.name, timings[step.name])
         evaluation = json.loads((outputs["evaluate.evaluation"] / "evaluation.json").read_text())
         model_tar = outputs["train.model"] / "model.tar.gz"
+        baseline = outputs["baseline.baseline"]
+        digests = {name: file_sha256(baseline / f"{name}.json") for name in BASELINE_FILES}
         return PipelineResult(
             evaluation=evaluation,
             timings=timings,
             sha256=file_sha256(model_tar),
             artifact_path=model_tar,
             data_digest=data.digest,
-            extra_lineage={"run_dir": str(run_dir)},
+            baseline_path=baseline,
+            extra_lineage={"run_dir": str(run_dir), "baseline_digest": baseline_digest(digests)},
             jobs={step.name: estimated_job(cfg, step, timings[step.name]) for step in build_steps(cfg, overrides)},
         )
 

@@ -2,7 +2,7 @@
 
 Runs on the control plane. Artifacts are copied into a content-addressed store under
 `.mlops/artifacts/sha256/<digest>/model.tar.gz`, so a registered version can never change
-under its pin.
+under its pin; the baseline files (`statistics.json`, `constraints.json`) are stored the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from deploy.artifacts import file_sha256
 from deploy.errors import RegistryError
-from deploy.registry import ModelVersion, Registry, Status, check_status
+from deploy.registry import BASELINE_FILES, ModelVersion, Registry, Status, check_status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_versions (
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS model_versions (
     evaluation TEXT NOT NULL,
     lineage TEXT NOT NULL,
     metadata TEXT NOT NULL DEFAULT '{}',
+    baselines TEXT NOT NULL DEFAULT '{}',
     description TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     PRIMARY KEY (grp, version)
@@ -52,6 +53,10 @@ class SqliteRegistry(Registry):
             with closing(sqlite3.connect(self.db_path, timeout=30, isolation_level=None)) as conn:
                 conn.row_factory = sqlite3.Row
                 conn.execute(SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(model_versions)")}
+                if "baselines" not in columns:
+                    # A registry written before versions carried baselines: add the column, empty.
+                    conn.execute("ALTER TABLE model_versions ADD COLUMN baselines TEXT NOT NULL DEFAULT '{}'")
                 yield conn
         except sqlite3.Error as exc:
             raise RegistryError(f"local registry {self.db_path}: {exc}{_hint(exc)}") from None
@@ -60,10 +65,26 @@ class SqliteRegistry(Registry):
 
     def store_artifact(self, source: Path) -> tuple[str, str]:
         """Copy a model.tar.gz into the content-addressed store; returns (uri, sha256)."""
-        if not Path(source).is_file():
+        return self._store(Path(source), "model.tar.gz")
+
+    def store_baseline(self, folder: Path) -> dict[str, str]:
+        return {name: self._store(Path(folder) / f"{name}.json", f"{name}.json")[0] for name in BASELINE_FILES}
+
+    def read_baseline(self, model: ModelVersion, name: str) -> dict[str, Any]:
+        uri = model.baselines.get(name)
+        if not uri:
+            raise RegistryError(f"{model.label} has no {name} baseline: it was trained before baselines existed")
+        path = Path(urlparse(uri).path)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise RegistryError(f"{model.label}: baseline {path}: {error}") from None
+
+    def _store(self, source: Path, name: str) -> tuple[str, str]:
+        if not source.is_file():
             raise RegistryError(f"{source}: no such file")
         digest = file_sha256(source)
-        target = self.artifact_store / "sha256" / digest / "model.tar.gz"
+        target = self.artifact_store / "sha256" / digest / name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".partial")
@@ -86,6 +107,7 @@ class SqliteRegistry(Registry):
         evaluation: dict[str, Any],
         lineage: dict[str, Any],
         description: str = "",
+        baselines: dict[str, str] | None = None,
     ) -> ModelVersion:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._session() as conn:
@@ -95,8 +117,18 @@ class SqliteRegistry(Registry):
             version = (row[0] or 0) + 1
             conn.execute(
                 "INSERT INTO model_versions (grp, version, status, artifact_uri, sha256, evaluation, lineage,"
-                " description, created_at) VALUES (?, ?, 'PendingManualApproval', ?, ?, ?, ?, ?, ?)",
-                (group, version, artifact_uri, sha256, json.dumps(evaluation), json.dumps(lineage), description, now),
+                " baselines, description, created_at) VALUES (?, ?, 'PendingManualApproval', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    group,
+                    version,
+                    artifact_uri,
+                    sha256,
+                    json.dumps(evaluation),
+                    json.dumps(lineage),
+                    json.dumps(baselines or {}),
+                    description,
+                    now,
+                ),
             )
             conn.execute("COMMIT")
         return self.get(group, version)
@@ -151,6 +183,7 @@ def _to_version(row: sqlite3.Row) -> ModelVersion:
         evaluation=json.loads(row["evaluation"]),
         lineage=json.loads(row["lineage"]),
         metadata=json.loads(row["metadata"]),
+        baselines=json.loads(row["baselines"]),
         created_at=row["created_at"],
         arn=f"local://{row['grp']}/{row['version']}",
     )

@@ -53,7 +53,7 @@ def run_pipeline(
     overrides: dict[str, str],
     progress: PipelineProgress,
 ) -> ModelVersion:
-    """Run preprocess → train → evaluate and register the model as a new version."""
+    """Run preprocess → train → evaluate → baseline and register the model as a new version."""
     check_overrides(cfg, overrides)
     data = backend.resolve_data(cfg.data)
     result = backend.pipeline_runner().run(cfg, data, overrides, progress)
@@ -62,6 +62,9 @@ def run_pipeline(
     if artifact_uri is None:
         assert result.artifact_path is not None
         artifact_uri, sha256 = registry.store_artifact(result.artifact_path)
+    baselines = result.baseline_uris
+    if not baselines and result.baseline_path is not None:
+        baselines = registry.store_baseline(result.baseline_path)
     lineage: dict[str, Any] = {
         "git_commit": git_commit(backend.workspace.root),
         "run_url": run_url(),
@@ -80,4 +83,5 @@ def run_pipeline(
         evaluation=result.evaluation,
         lineage=lineage,
         description=f"trained from {data.source} at {lineage['git_commit'][:12]}",
+        baselines=baselines,
     )

@@ -26,6 +26,8 @@ class PipelineResult:
     artifact_path: Path | None = None  # a local model.tar.gz the registry must store
     artifact_uri: str | None = None  # where the artifact already lives (S3)
     data_digest: str | None = None
+    baseline_path: Path | None = None  # a local folder with statistics.json and constraints.json
+    baseline_uris: dict[str, str] = field(default_factory=dict)  # where they already live (S3)
     extra_lineage: dict[str, Any] = field(default_factory=dict)
     # Per step, what it was (or would be) billed for: {"use", "instance_type", "instance_count",
     # "billed_seconds", "run_seconds", "spot", "estimate"}; the promotion report prices it.
@@ -41,7 +43,7 @@ class PipelineRunner(ABC):
         overrides: dict[str, str],
         progress: PipelineProgress,
     ) -> PipelineResult:
-        """Run preprocess → train → evaluate; raise StepFailed/DataError and leave nothing registered."""
+        """Run preprocess → train → evaluate → baseline; raise StepFailed/DataError and leave nothing registered."""
 
     def stop(self, cfg: PipelineConfig, marker: str | None) -> list[str]:
         """Stop runs still going after their command ended (those naming `marker`, or all when None).

@@ -1,4 +1,4 @@
-"""The pipeline as data: preprocess → train → evaluate (control plane).
+"""The pipeline as data: preprocess → train → evaluate → baseline (control plane).
 
 Both backends run this one list. The local backend maps each container path below
 `/opt/ml/` into a job folder and starts `python -m <module>`; the SageMaker backend turns
@@ -118,4 +118,28 @@ def build_steps(cfg: PipelineConfig, overrides: dict[str, str] | None = None) ->
             f"{PROCESSING_OUT}/evaluation",
         ),
     )
-    return [preprocess, train, evaluate]
+    baseline = Step(
+        name="baseline",
+        kind="processing",
+        module="ml.baseline",
+        inputs=(
+            StepInput("train", "preprocess.train", f"{PROCESSING_IN}/train"),
+            StepInput("test", "preprocess.test", f"{PROCESSING_IN}/test"),
+            StepInput("model", "train.model", f"{PROCESSING_IN}/model"),
+            StepInput("schema", "data.schema", f"{PROCESSING_IN}/schema"),
+        ),
+        outputs=(StepOutput("baseline", f"{PROCESSING_OUT}/baseline"),),
+        arguments=(
+            "--train-dir",
+            f"{PROCESSING_IN}/train",
+            "--test-dir",
+            f"{PROCESSING_IN}/test",
+            "--model-dir",
+            f"{PROCESSING_IN}/model",
+            "--schema",
+            f"{PROCESSING_IN}/schema/schema.json",
+            "--output-dir",
+            f"{PROCESSING_OUT}/baseline",
+        ),
+    )
+    return [preprocess, train, evaluate, baseline]

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from deploy.backends import Backend
-from deploy.config.schema import DataConfig
+from deploy.config.schema import DataConfig, EnvironmentConfig
 from deploy.cost.prices import PRICE_LIST_REGION
 from deploy.pipeline import data as data_sources
 from deploy.sagemaker.inputs import stage_data
@@ -25,6 +25,7 @@ from deploy.sagemaker.settings import Settings
 if TYPE_CHECKING:
     from deploy.batch import BatchBackend
     from deploy.endpoints import EndpointBackend
+    from deploy.sagemaker.monitor_job import ProcessingMonitor
 
 
 class SageMakerBackend(Backend):
@@ -84,3 +85,19 @@ class SageMakerBackend(Backend):
         from deploy.batch.transform import TransformJobs
 
         return TransformJobs(self.session(), self.settings, poll_seconds=self.pipeline.sagemaker.poll_seconds)
+
+    def capture_location(self, env: EnvironmentConfig) -> str:
+        """The endpoint's capture prefix: `<destination>/<endpoint>` (SageMaker adds the endpoint name)."""
+        capture = env.endpoint.data_capture
+        base = capture.destination_s3_uri or (
+            f"s3://{self.settings.artifacts_bucket()}/{self.settings.prefix}/data-capture/{env.endpoint.name}"
+        )
+        return f"{base.rstrip('/')}/{env.endpoint.name}"
+
+    def monitor_step(self) -> ProcessingMonitor:
+        from deploy.sagemaker.monitor_job import ProcessingMonitor
+
+        return ProcessingMonitor(self)
+
+    def s3_client(self) -> Any:
+        return self.session().client("s3")

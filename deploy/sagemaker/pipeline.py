@@ -1,10 +1,10 @@
-"""Running preprocess → train → evaluate as a SageMaker Pipeline through boto3 (control plane).
+"""Running preprocess → train → evaluate → baseline as a SageMaker Pipeline through boto3 (control plane).
 
 One run: check the AWS setup, stage code, data and schema in S3, create or update the
 pipeline from the generated definition (only when it changed), start an execution with this
 run's parameters, follow it step by step, then read `evaluation.json` and hash the model
-artifact in S3 to build the `PipelineResult`. A failed step raises `StepFailed` with its
-FailureReason and log stream, and nothing is registered.
+artifact and the baseline files in S3 to build the `PipelineResult`. A failed step raises
+`StepFailed` with its FailureReason and log stream, and nothing is registered.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from deploy.lineage import git_commit
 from deploy.pipeline.data import ResolvedData
 from deploy.pipeline.runner import PipelineProgress, PipelineResult, PipelineRunner
 from deploy.pipeline.steps import build_steps
+from deploy.registry import BASELINE_FILES, baseline_digest
 from deploy.sagemaker.definition import Target, build_definition, render
 from deploy.sagemaker.execution import WHOLE, ExecutionWatcher, Outcome
 from deploy.sagemaker.images import sklearn_image
@@ -101,7 +102,7 @@ class SageMakerPipeline(PipelineRunner):
     def upsert(self, cfg: PipelineConfig, definition: str) -> None:
         """Create the pipeline, or update it when its definition or role changed."""
         name, role = cfg.sagemaker.pipeline_name, self.settings.role()
-        description = f"{cfg.project}: preprocess → train → evaluate (config/pipeline.yaml)"
+        description = f"{cfg.project}: preprocess → train → evaluate → baseline (config/pipeline.yaml)"
         try:
             current = self.sagemaker.describe_pipeline(PipelineName=name)
         except ClientError as exc:
@@ -160,6 +161,11 @@ class SageMakerPipeline(PipelineRunner):
             evaluation = bucket.read_json(evaluation_uri)
         except ClientError as exc:
             raise StepFailed("evaluate", f"{evaluation_uri}: {error_code(exc)}") from None
+        baselines = {n: bucket.uri("runs", run_id, "baseline", "baseline", f"{n}.json") for n in BASELINE_FILES}
+        try:
+            digests = {name: bucket.sha256(uri) for name, uri in baselines.items()}
+        except ClientError as exc:
+            raise StepFailed("baseline", f"{bucket.uri('runs', run_id, 'baseline')}: {error_code(exc)}") from None
         steps = outcome.steps or {}
         timings = {name: r.seconds() for name, r in steps.items()} if steps else {WHOLE: outcome.seconds}
         lineage: dict[str, Any] = {
@@ -168,6 +174,7 @@ class SageMakerPipeline(PipelineRunner):
             "evaluation_uri": evaluation_uri,
             "sourcedir_uri": inputs.sourcedir_uri,
             "data_uri": inputs.data_uri,
+            "baseline_digest": baseline_digest(digests),
         }
         return PipelineResult(
             evaluation=evaluation,
@@ -175,6 +182,7 @@ class SageMakerPipeline(PipelineRunner):
             sha256=bucket.sha256(model_uri),
             artifact_uri=model_uri,
             data_digest=data.digest,
+            baseline_uris=baselines,
             extra_lineage=lineage,
         )
 

@@ -2,7 +2,9 @@
 
 A version is a model package in the configured group: the scikit-learn inference image with
 the `model.tar.gz` and the packaged `ml/` (`SAGEMAKER_PROGRAM=inference.py`), the evaluation
-as ModelQuality statistics in S3, and the lineage and approval audit as CustomerMetadataProperties
+as ModelQuality statistics in S3, the data-quality baseline (`statistics.json`,
+`constraints.json`) as DriftCheckBaselines.ModelDataQuality, and the lineage and approval audit as
+CustomerMetadataProperties
 (encoded as the service allows, see `metadata.py`). A `model.tar.gz` trained elsewhere is
 registered only if its scikit-learn is the image's (`images.check_trained_version`). The group is
 never created here (see `preflight.py`).
@@ -19,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from deploy.errors import RegistryError
-from deploy.registry import ModelVersion, Registry, Status, check_status
+from deploy.registry import BASELINE_FILES, ModelVersion, Registry, Status, check_status
 from deploy.sagemaker.images import check_trained_version, sklearn_image
 from deploy.sagemaker.inputs import stage_code
 from deploy.sagemaker.metadata import decode, encode
@@ -37,6 +39,16 @@ SHA_KEY = "artifact_sha256"
 def description_text(text: str) -> str:
     """A description the service accepts: one line, no control characters (they become spaces), ≤ 1024."""
     return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)[:MAX_DESCRIPTION]
+
+
+def _json_file(uri: str) -> dict[str, str]:
+    return {"ContentType": "application/json", "S3Uri": uri}
+
+
+def _baselines(package: dict[str, Any]) -> dict[str, str]:
+    quality = package.get("DriftCheckBaselines", {}).get("ModelDataQuality", {})
+    keys = dict(zip(BASELINE_FILES, ("Statistics", "Constraints"), strict=True))
+    return {name: quality[key]["S3Uri"] for name, key in keys.items() if key in quality}
 
 
 class ModelRegistry(Registry):
@@ -62,6 +74,7 @@ class ModelRegistry(Registry):
         evaluation: dict[str, Any],
         lineage: dict[str, Any],
         description: str = "",
+        baselines: dict[str, str] | None = None,
     ) -> ModelVersion:
         self.preflight.check_group(group)
         self.preflight.check_bucket()
@@ -74,15 +87,22 @@ class ModelRegistry(Registry):
         )
         sourcedir_uri = lineage.get("sourcedir_uri") or stage_code(bucket, self.root).sourcedir_uri
         props = encode({**lineage, SHA_KEY: sha256, "evaluation_uri": evaluation_uri, "sourcedir_uri": sourcedir_uri})
-        arn = self._call(
-            self.sagemaker.create_model_package,
-            ModelPackageGroupName=group,
-            ModelPackageDescription=description_text(description),
-            InferenceSpecification=self.inference_specification(artifact_uri, sourcedir_uri),
-            ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation_uri}}},
-            CustomerMetadataProperties=props,
-            ModelApprovalStatus="PendingManualApproval",
-        )["ModelPackageArn"]
+        request: dict[str, Any] = {
+            "ModelPackageGroupName": group,
+            "ModelPackageDescription": description_text(description),
+            "InferenceSpecification": self.inference_specification(artifact_uri, sourcedir_uri),
+            "ModelMetrics": {"ModelQuality": {"Statistics": _json_file(evaluation_uri)}},
+            "CustomerMetadataProperties": props,
+            "ModelApprovalStatus": "PendingManualApproval",
+        }
+        if baselines:
+            request["DriftCheckBaselines"] = {
+                "ModelDataQuality": {
+                    "Statistics": _json_file(baselines["statistics"]),
+                    "Constraints": _json_file(baselines["constraints"]),
+                }
+            }
+        arn = self._call(self.sagemaker.create_model_package, **request)["ModelPackageArn"]
         return self._version(self._call(self.sagemaker.describe_model_package, ModelPackageName=arn))
 
     def inference_specification(self, artifact_uri: str, sourcedir_uri: str) -> dict[str, Any]:
@@ -155,6 +175,22 @@ class ModelRegistry(Registry):
         return self.bucket().put_file("models", Path(source), name="model.tar.gz")
 
     @translated
+    def store_baseline(self, folder: Path) -> dict[str, str]:
+        self.preflight.check_bucket()
+        bucket = self.bucket()
+        return {name: bucket.put_file("baselines", Path(folder) / f"{name}.json")[0] for name in BASELINE_FILES}
+
+    @translated
+    def read_baseline(self, model: ModelVersion, name: str) -> dict[str, Any]:
+        uri = model.baselines.get(name)
+        if not uri:
+            raise RegistryError(f"{model.label} has no {name} baseline: its package has no DriftCheckBaselines")
+        try:
+            return read_json(self.s3, uri)
+        except ClientError as exc:
+            raise RegistryError(f"{model.label}: baseline {uri}: {error_code(exc)}") from None
+
+    @translated
     def artifact_sha256(self, model: ModelVersion) -> str:
         try:
             return stream_sha256(self.s3, model.artifact_uri)
@@ -190,6 +226,7 @@ class ModelRegistry(Registry):
             arn=package["ModelPackageArn"],
             status_reason=package.get("ApprovalDescription") or "",
             metadata=audit,
+            baselines=_baselines(package),
         )
 
     def _evaluation(self, package: dict[str, Any]) -> dict[str, Any]:

@@ -168,9 +168,12 @@ def run_python(port: int, body: bytes, content_type: str, connections: int, dura
 
 
 # ------------------------------------------------------------------------------- servers
-def start_local(work: Path, tar: Path, sha: str, workers: int) -> tuple[int, object]:
+def start_local(work: Path, tar: Path, sha: str, workers: int, capture: int = 0) -> tuple[int, object]:
+    from deploy.local.data_capture import write_settings
     from deploy.local.endpoint_process import EndpointProcess
 
+    # `--capture N`: data capture at N % sampling, as a deploy with endpoint.data_capture would set it.
+    write_settings(work / "local-endpoint", work / "capture", "bench", capture > 0, capture)
     process = EndpointProcess.start(work / "local-endpoint", free_port(), workers, "bench")
     process.load_variant("AllTraffic", tar, sha, version=1)
     process.set_weights({"AllTraffic": 1})
@@ -255,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--python-client", action="store_true", help="use the asyncio client even if wrk exists")
     parser.add_argument("--only", help="comma-separated servers to run (local, gunicorn+gevent, mlflow)")
+    parser.add_argument("--capture", type=int, default=0, help="local: data capture sampling percentage (0: off)")
     args = parser.parse_args(argv)
     generator = "wrk" if shutil.which("wrk") and not args.python_client else "asyncio client"
     rows: list[list[str]] = []
@@ -262,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(scratch)
         model_dir, tar, sha = build_model(work)
         servers = {
-            "local": lambda: start_local(work, tar, sha, args.workers),
+            "local": lambda: start_local(work, tar, sha, args.workers, args.capture),
             "gunicorn+gevent": lambda: start_gunicorn(work, model_dir, args.workers),
             "mlflow": lambda: start_mlflow(work, model_dir, args.workers),
         }

@@ -54,7 +54,12 @@ def test_two_runs_register_two_versions(repo_copy: Path, capsys: pytest.CaptureF
     assert first.metric("auc") > 0.7
     assert set(first.metrics()) == {"accuracy", "precision", "recall", "f1", "auc"}
     assert first.lineage["data_digest"] and first.lineage["hyperparameters"]["label"] == "churned"
-    assert set(first.lineage["step_seconds"]) == {"preprocess", "train", "evaluate"}
+    assert set(first.lineage["step_seconds"]) == {"preprocess", "train", "evaluate", "baseline"}
+    assert first.lineage["baseline_digest"].startswith("sha256:")
+    assert first.lineage["baseline_digest"] != second.lineage["baseline_digest"]  # the scores differ
+    statistics = registry(repo_copy).read_baseline(first, "statistics")
+    assert [f["name"] for f in statistics["features"]] == FEATURES
+    assert statistics["prediction"]["item_count"] == 300
     assert second.lineage["hyperparameters"]["C"] == "0.5"
     assert "registered churn-classifier v2" in capsys.readouterr().err
 

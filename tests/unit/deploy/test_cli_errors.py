@@ -50,7 +50,7 @@ def test_register_refuses_an_evaluation_that_is_not_json(repo_copy: Path, capsys
         tar.addfile(info, io.BytesIO(b"abc"))
     archive.write_bytes(gzip.compress(buffer.getvalue()))
     evaluation = repo_copy / "evaluation.json"
-    for bad in (b"{not json", b"[" * 100_000, "{\"auc\": \"caf\u00e9\"}".encode("latin-1")):
+    for bad in (b"{not json", b"[" * 100_000, '{"auc": "caf\u00e9"}'.encode("latin-1")):
         evaluation.write_bytes(bad)
         assert main(["models", "register", str(archive), "--evaluation", str(evaluation)]) == 5
         err = capsys.readouterr().err

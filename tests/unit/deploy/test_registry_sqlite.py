@@ -90,3 +90,41 @@ def test_tampered_artifact_is_detected(registry: SqliteRegistry, tmp_path: Path)
     mv = register(registry, artifact(tmp_path, b"good"))
     Path(mv.artifact_uri.removeprefix("file://")).write_bytes(b"evil")
     assert registry.artifact_sha256(mv) != mv.sha256
+
+
+def test_baselines_are_stored_with_the_version(registry: SqliteRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    (folder / "statistics.json").write_text('{"version": 0.0, "features": []}')
+    (folder / "constraints.json").write_text('{"version": 0.0, "features": [], "monitoring_config": {}}')
+    uris = registry.store_baseline(folder)
+    assert set(uris) == {"statistics", "constraints"} and "/sha256/" in uris["statistics"]
+    (folder / "statistics.json").write_text("changed after registration")
+    uri, digest = registry.store_artifact(artifact(tmp_path))
+    mv = registry.register("g", artifact_uri=uri, sha256=digest, evaluation={}, lineage={}, baselines=uris)
+    again = registry.get("g", mv.version)
+    assert again.baselines == uris
+    assert registry.read_baseline(again, "statistics") == {"version": 0.0, "features": []}
+    plain = register(registry, artifact(tmp_path, b"no baseline"))
+    with pytest.raises(RegistryError, match="g v2 has no constraints baseline"):
+        registry.read_baseline(plain, "constraints")
+
+
+def test_a_registry_from_before_baselines_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE model_versions (grp TEXT NOT NULL, version INTEGER NOT NULL, status TEXT NOT NULL,"
+            " status_reason TEXT NOT NULL DEFAULT '', artifact_uri TEXT NOT NULL, sha256 TEXT NOT NULL,"
+            " evaluation TEXT NOT NULL, lineage TEXT NOT NULL, metadata TEXT NOT NULL DEFAULT '{}',"
+            " description TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, PRIMARY KEY (grp, version))"
+        )
+        conn.execute(
+            "INSERT INTO model_versions (grp, version, status, artifact_uri, sha256, evaluation, lineage, created_at)"
+            " VALUES ('g', 1, 'Approved', 'file:///m', 'abc', '{}', '{}', '2025-01-01T00:00:00+00:00')"
+        )
+    old = SqliteRegistry(db, tmp_path / "artifacts")
+    assert old.get("g", 1).baselines == {}
+    assert register(old, artifact(tmp_path)).version == 2

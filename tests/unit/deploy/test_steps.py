@@ -14,6 +14,7 @@ def test_steps_are_wired_output_to_input() -> None:
         ("preprocess", "processing", "ml.preprocess"),
         ("train", "training", "ml.train"),
         ("evaluate", "processing", "ml.evaluate"),
+        ("baseline", "processing", "ml.baseline"),
     ]
     produced = {"data.raw", "data.schema"}
     for step in steps:

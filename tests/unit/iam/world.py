@@ -154,7 +154,7 @@ class World(BatchService):
         return f"pipelines-{execution_arn.rsplit('/', 1)[-1]}-{step}-a1b2c3d4e5"
 
     def _steps(self, params: dict[str, Any]) -> dict[str, Any]:
-        """All three steps succeeded; their outputs are in S3, where the jobs would have written them."""
+        """Every step succeeded; their outputs are in S3, where the jobs would have written them."""
         execution = params["PipelineExecutionArn"]
         if self.cancel_while_running:
             self._moto_execution(execution).pipeline_execution_status = "Executing"
@@ -167,9 +167,13 @@ class World(BatchService):
         evaluation = json.dumps(self.evaluation).encode()
         key = f"{prefix}/evaluate/evaluation/evaluation.json"
         self._quietly(self.s3.put_object, Bucket=self.bucket, Key=key, Body=evaluation)
+        for name in ("statistics", "constraints"):
+            key = f"{prefix}/baseline/baseline/{name}.json"
+            self._quietly(self.s3.put_object, Bucket=self.bucket, Key=key, Body=b'{"version": 0.0, "features": []}')
         arn = f"arn:aws:sagemaker:{self.region}:{self.account}"
         steps = []
-        for step, kind in [("preprocess", "ProcessingJob"), ("train", "TrainingJob"), ("evaluate", "ProcessingJob")]:
+        kinds = {"preprocess": "ProcessingJob", "train": "TrainingJob", "evaluate": "ProcessingJob"}
+        for step, kind in [*kinds.items(), ("baseline", "ProcessingJob")]:
             resource = "training-job" if kind == "TrainingJob" else "processing-job"
             job = f"{arn}:{resource}/{self.job_name(execution, step)}"
             if step == self.failing_step:

@@ -88,7 +88,14 @@ def test_steps_are_wired_by_property_references() -> None:
         ("preprocess", "Processing"),
         ("train", "Training"),
         ("evaluate", "Processing"),
+        ("baseline", "Processing"),
     ]
+    baseline_inputs = {
+        i["InputName"]: i["S3Input"]["S3Uri"] for i in steps["baseline"]["Arguments"]["ProcessingInputs"]
+    }
+    assert baseline_inputs["model"] == {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"}
+    assert baseline_inputs["test"] == {"Get": "Steps.preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
+    assert baseline_inputs["schema"] == {"Get": "Parameters.Schema"}
     channels = {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
         for c in steps["train"]["Arguments"]["InputDataConfig"]
@@ -141,6 +148,7 @@ def test_every_step_is_a_job_request_the_service_accepts(source: str) -> None:
         ("preprocess", "CreateProcessingJob"),
         ("train", "CreateTrainingJob"),
         ("evaluate", "CreateProcessingJob"),
+        ("baseline", "CreateProcessingJob"),
     ]
     found = [
         f"{step}: {v}"

@@ -34,6 +34,7 @@ EVALUATION = {
 TRAIN_JOB = "pipelines-abc123-train-x1y2"
 MODEL_KEY = f"mlops/runs/{RUN}/train/{TRAIN_JOB}/output/model.tar.gz"
 MODEL_BYTES = b"not really a tarball, but bytes to hash"
+BASELINE = {"statistics": {"version": 0.0, "features": []}, "constraints": {"version": 0.0, "features": []}}
 
 
 class Recorder:
@@ -63,6 +64,9 @@ def seed_outputs(evaluation: dict[str, Any] = EVALUATION) -> None:
     s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=MODEL_BYTES)
     key = f"mlops/runs/{RUN}/evaluate/evaluation/evaluation.json"
     s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(evaluation).encode())
+    for name, document in BASELINE.items():
+        key = f"mlops/runs/{RUN}/baseline/baseline/{name}.json"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(document).encode())
 
 
 def job_arn(kind: str, name: str) -> str:
@@ -145,7 +149,12 @@ SUCCESS = [
     ("Executing", [step("preprocess", "Succeeded", 0), step("train", "Executing", 5)]),
     (
         "Succeeded",
-        [step("preprocess", "Succeeded", 0), step("train", "Succeeded", 5), step("evaluate", "Succeeded", 10)],
+        [
+            step("preprocess", "Succeeded", 0),
+            step("train", "Succeeded", 5),
+            step("evaluate", "Succeeded", 10),
+            step("baseline", "Succeeded", 10),
+        ],
     ),
 ]
 
@@ -169,6 +178,8 @@ def test_successful_run_registers_one_package(sm_repo: Path, monkeypatch: pytest
         ("finished", "train"),
         ("started", "evaluate"),
         ("finished", "evaluate"),
+        ("started", "baseline"),
+        ("finished", "baseline"),
     ]
     assert ("output", "train", "status Starting → Executing") in progress.events
     (package,) = packages()
@@ -179,11 +190,21 @@ def test_successful_run_registers_one_package(sm_repo: Path, monkeypatch: pytest
     assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"].endswith("/sourcedir.tar.gz")
     statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["S3Uri"] == f"s3://{BUCKET}/mlops/runs/{RUN}/evaluate/evaluation/evaluation.json"
+    run_prefix = f"s3://{BUCKET}/mlops/runs/{RUN}/baseline/baseline"
+    assert package["DriftCheckBaselines"] == {
+        "ModelDataQuality": {
+            "Statistics": {"ContentType": "application/json", "S3Uri": f"{run_prefix}/statistics.json"},
+            "Constraints": {"ContentType": "application/json", "S3Uri": f"{run_prefix}/constraints.json"},
+        }
+    }
+    registry = backend.registry()
+    assert registry.read_baseline(version, "statistics") == BASELINE["statistics"]
     meta = package["CustomerMetadataProperties"]
+    assert version.lineage["baseline_digest"].startswith("sha256:") and len(version.lineage["baseline_digest"]) == 71
     assert meta["artifact_sha256"] == version.sha256 and len(version.sha256) == 64
     assert meta["pipeline_execution_arn"].startswith(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn-training/")
     assert version.lineage["hyperparameters"]["C"] == "0.5"
-    assert version.lineage["step_seconds"] == {"evaluate": 240.0, "preprocess": 240.0, "train": 240.0}
+    assert version.lineage["step_seconds"] == dict.fromkeys(["baseline", "evaluate", "preprocess", "train"], 240.0)
     assert all(allowed(k, 128) and allowed(v) for k, v in meta.items())  # the service's limits and pattern
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
     assert version.metric("auc") == 0.83 and version.version == 1
@@ -197,7 +218,7 @@ def test_pipeline_is_created_then_updated_and_inputs_are_not_uploaded_twice(
     assert main(["pipeline", "run", "--backend", "sagemaker", "--data", "data.csv"]) == 0
     sm = boto3.client("sagemaker", region_name=REGION)
     definition = json.loads(sm.describe_pipeline(PipelineName="churn-training")["PipelineDefinition"])
-    assert [s["Name"] for s in definition["Steps"]] == ["preprocess", "train", "evaluate"]
+    assert [s["Name"] for s in definition["Steps"]] == ["preprocess", "train", "evaluate", "baseline"]
     s3 = boto3.client("s3", region_name=REGION)
     before = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert main(["pipeline", "run", "--backend", "sagemaker", "--data", "data.csv", "--set", "C=0.3"]) == 0
@@ -269,3 +290,15 @@ def test_setup_errors_are_one_line_and_exit_12(
     assert len(err) == 2 and expected in " ".join(err[-1].split())  # the banner, then the one error line
     if change not in ("no_credentials", "no_region"):
         assert "Contents" not in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)
+
+
+def test_missing_baseline_files_fail_the_baseline_step_and_register_nothing(
+    sm_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_runner(monkeypatch)
+    seed_outputs()
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.delete_object(Bucket=BUCKET, Key=f"mlops/runs/{RUN}/baseline/baseline/constraints.json")
+    assert main(["pipeline", "run", "--backend", "sagemaker", "--data", "data.csv"]) != 0
+    assert f"runs/{RUN}/baseline" in capsys.readouterr().err
+    assert packages() == []

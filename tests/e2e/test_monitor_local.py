@@ -1,0 +1,100 @@
+"""Data capture and the monitor for real: a local prod endpoint captures what it answers; the monitor judges it."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from deploy.cli.app import main
+from deploy.demo_monitor import SHIFTED, customers, send
+from deploy.endpoints.reconcile import deploy_environment
+from deploy.errors import ExitCode
+from deploy.local.data_capture import FLUSH_SECONDS
+from tests.e2e.conftest import LOOP_TIME_SCALE, LocalLoop, _scratch_repo
+from tests.e2e.test_local_loop import Recorder
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
+    root = tmp_path_factory.mktemp("monitor") / "repo"
+    _scratch_repo(root, LOOP_TIME_SCALE)
+    prod = root / "config" / "prod.yaml"
+    text = prod.read_text().replace("  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true")
+    prod.write_text(re.sub(r"sampling_percentage: \d+", "sampling_percentage: 100", text))
+    loop = LocalLoop(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_ROOT", str(root))
+        assert main(["pipeline", "run", "--rows", "3000"]) == 0
+        deploy_environment(loop.backend(), "prod", loop.pin(1), Recorder())
+        try:
+            yield loop
+        finally:
+            process = loop.process("prod")
+            if process is not None:
+                process.stop()
+
+
+def wave(loop: LocalLoop, seed: int, shifted: bool) -> str:
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    time.sleep(1)
+    assert send(loop.config().local.port, customers(seed, shifted)) == 0
+    time.sleep(FLUSH_SECONDS + 1.5)
+    return started
+
+
+def captured(loop: LocalLoop) -> list[dict]:
+    folder = loop.workspace.state / "capture" / "churn-prod"
+    return [json.loads(ln) for f in sorted(folder.rglob("*.jsonl")) for ln in f.read_text().splitlines()]
+
+
+def test_answers_are_captured_in_sagemakers_format(loop: LocalLoop, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_ROOT", str(loop.root))
+    before = len(captured(loop))
+    wave(loop, 7, shifted=False)
+    records = captured(loop)[before:]
+    assert len(records) == 300  # every request of the wave, at 100 % sampling
+    record = records[0]
+    assert record["captureData"]["endpointInput"]["observedContentType"] == "text/csv"
+    assert record["captureData"]["endpointInput"]["data"].count("\n") == 4  # five rows per request
+    assert record["captureData"]["endpointOutput"]["encoding"] == "JSON"
+    assert re.fullmatch(r"[0-9a-f-]{36}", record["eventMetadata"]["inferenceId"])  # the client's InferenceId
+    files = list((loop.workspace.state / "capture" / "churn-prod").rglob("*.jsonl"))
+    assert all(
+        re.fullmatch(
+            r"AllTraffic|green|blue|[\w-]+", f.relative_to(loop.workspace.state / "capture" / "churn-prod").parts[0]
+        )
+        for f in files
+    )
+
+
+def test_monitor_is_quiet_then_names_the_shift(loop: LocalLoop, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("MLOPS_ROOT", str(loop.root))
+    since = wave(loop, 11, shifted=False)
+    assert main(["monitor", "--env", "prod", "--since", since]) == 0
+    assert "verdict: no drift, no violations" in capsys.readouterr().out
+    since = wave(loop, 12, shifted=True)
+    assert main(["monitor", "--env", "prod", "--since", since, "--format", "json"]) == int(ExitCode.MONITOR_DRIFT)
+    result = json.loads(capsys.readouterr().out)
+    assert result["drifted_features"] == list(SHIFTED)
+    checks = {(v["feature_name"], v["constraint_check_type"]) for v in result["violations"]}
+    assert checks == {("payment_method", "categorical_values_check"), ("age", "completeness_check")}
+
+
+def test_turning_capture_off_is_applied_by_the_next_deploy(loop: LocalLoop, monkeypatch) -> None:
+    monkeypatch.setenv("MLOPS_ROOT", str(loop.root))
+    prod = loop.root / "config" / "prod.yaml"
+    prod.write_text(
+        prod.read_text().replace("  data_capture:\n    enabled: true", "  data_capture:\n    enabled: false")
+    )
+    deploy_environment(loop.backend(), "prod", loop.config(), Recorder())
+    time.sleep(0.5)  # the workers check capture.json as often as the routing table
+    before = len(captured(loop))
+    wave(loop, 13, shifted=False)
+    assert len(captured(loop)) == before
+    assert Path(loop.workspace.endpoint_dir("prod") / "capture.json").is_file()
