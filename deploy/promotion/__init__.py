@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from deploy.config import load_environment, validate_all
 from deploy.config.loader import environment_names
@@ -33,6 +33,7 @@ from deploy.promotion.cost import CostView, cost_view
 from deploy.promotion.gate import GateReport, evaluate_gate
 from deploy.promotion.gitops import branch_name, check_ready, commit_on_branch
 from deploy.promotion.pins import PinChange, plan_pins, write_pins
+from deploy.promotion.profile import ProfileView, profile_view
 from deploy.promotion.report import render_promotion, render_rejection
 from deploy.registry import ModelVersion, Registry
 
@@ -109,7 +110,8 @@ def promote(
     report = evaluate_gate(candidate, champion, backend.pipeline.gate)
     if not report.passed:
         return _reject(registry, report, dry_run)
-    result = _passed(workspace, report, dry_run, _cost(backend, workspace, candidate))
+    profile = profile_view(_statistics(registry, candidate), _statistics(registry, champion))
+    result = _passed(workspace, report, dry_run, _cost(backend, workspace, candidate), profile)
     if dry_run:
         result.message += " (dry run: nothing written)"
     elif branch:
@@ -127,12 +129,28 @@ def _cost(backend: Backend, workspace: Workspace, candidate: ModelVersion) -> Co
     return cost_view(candidate, prices, backend.pricing_region() or prices.table.region, envs)
 
 
-def _passed(workspace: Workspace, report: GateReport, dry_run: bool, cost: CostView | None = None) -> PromotionResult:
+def _statistics(registry: Registry, model: ModelVersion | None) -> dict[str, Any] | None:
+    """The training-data profile registered with `model` (statistics.json); None for older versions."""
+    if model is None or not model.baselines.get("statistics"):
+        return None
+    try:
+        return registry.read_baseline(model, "statistics")
+    except RegistryError:
+        return None  # the section is left out rather than failing the promotion
+
+
+def _passed(
+    workspace: Workspace,
+    report: GateReport,
+    dry_run: bool,
+    cost: CostView | None = None,
+    profile: ProfileView | None = None,
+) -> PromotionResult:
     """Plan the pins (in memory, verified) and render the pull request for a passing candidate."""
     candidate = report.candidate
     pin = ModelPin(version=candidate.version, package_arn=candidate.arn, sha256=candidate.sha256)
     changes = plan_pins(workspace.config_dir, pin)
-    rendered = render_promotion(report, changes, repo_url=repo_url(), cost=cost)
+    rendered = render_promotion(report, changes, repo_url=repo_url(), cost=cost, profile=profile)
     return PromotionResult(
         "promoted",
         candidate,

@@ -91,7 +91,7 @@ class ModelRegistry(Registry):
             "ModelPackageGroupName": group,
             "ModelPackageDescription": description_text(description),
             "InferenceSpecification": self.inference_specification(artifact_uri, sourcedir_uri),
-            "ModelMetrics": {"ModelQuality": {"Statistics": _json_file(evaluation_uri)}},
+            "ModelMetrics": self._model_metrics(bucket, evaluation, evaluation_uri),
             "CustomerMetadataProperties": props,
             "ModelApprovalStatus": "PendingManualApproval",
         }
@@ -104,6 +104,18 @@ class ModelRegistry(Registry):
             }
         arn = self._call(self.sagemaker.create_model_package, **request)["ModelPackageArn"]
         return self._version(self._call(self.sagemaker.describe_model_package, ModelPackageName=arn))
+
+    @staticmethod
+    def _model_metrics(bucket: Any, evaluation: dict[str, Any], evaluation_uri: str) -> dict[str, Any]:
+        """Model quality from `evaluation.json`; the permutation importance as the explainability report."""
+        metrics: dict[str, Any] = {"ModelQuality": {"Statistics": _json_file(evaluation_uri)}}
+        importance = evaluation.get("feature_importance")
+        if importance:
+            data = json.dumps(importance, indent=2, sort_keys=True).encode()
+            metrics["Explainability"] = {
+                "Report": _json_file(bucket.put_bytes("explainability", "importance.json", data)[0])
+            }
+        return metrics
 
     def inference_specification(self, artifact_uri: str, sourcedir_uri: str) -> dict[str, Any]:
         image = sklearn_image(self.settings.region, self.framework_version, "inference")

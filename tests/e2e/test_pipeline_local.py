@@ -139,3 +139,26 @@ def test_models_commands_round_trip(repo_copy: Path, capsys: pytest.CaptureFixtu
     assert [(m["version"], m["status"]) for m in listed] == [(1, "Approved"), (2, "PendingManualApproval")]
     assert listed[1]["sha256"] == listed[0]["sha256"]
     assert main(["models", "show", "9"]) == 5
+
+
+def test_promotion_report_shows_profile_importance_and_cost_of_real_runs(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deploy.config.schema import ModelPin
+    from deploy.promotion.pins import plan_pins, write_pins
+
+    pipeline = repo_copy / "config" / "pipeline.yaml"
+    # A lenient gate, so the second run is proposed whatever its scores; the report is what is tested.
+    pipeline.write_text(pipeline.read_text().replace("min_improvement: 0.0", "min_improvement: -1.0")
+                        .replace("min_improvement: -0.01", "min_improvement: -1.0"))  # fmt: skip
+    assert main(["pipeline", "run", *ROWS]) == 0
+    first = registry(repo_copy).get("churn-classifier", 1)
+    write_pins(plan_pins(repo_copy / "config", ModelPin(version=1, package_arn=first.arn, sha256=first.sha256)))
+    assert main(["pipeline", "run", "--rows", "900", "--set", "C=0.5"]) == 0
+    assert main(["promote", "--version", "2", "--dry-run"]) == 0
+    body = (repo_copy / ".mlops" / "promotion" / "churn-classifier-v2.md").read_text()
+    assert "### Training data" in body and "| training rows |" in body
+    assert 'title "Training data shift since v1, largest first"' in body
+    assert "### Feature importance" in body and "| `contract` |" in body
+    assert "### Cost" in body and "(an estimate: the local step times priced as the SageMaker instances" in body
+    assert "| baseline | ml.m5.large × 1 |" in body

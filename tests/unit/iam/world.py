@@ -30,8 +30,11 @@ from .jobs import Command, Job
 from .recorder import Call, CallRecorder
 
 EVALUATION = {
-    "binary_classification_metrics": {"auc": {"value": 0.9}, "f1": {"value": 0.7}, "accuracy": {"value": 0.8}}
-}
+    "binary_classification_metrics": {"auc": {"value": 0.9}, "f1": {"value": 0.7}, "accuracy": {"value": 0.8}},
+    # The evaluate step's permutation importance: registered as the package's explainability report.
+    "feature_importance": {"method": "permutation", "metric": "auc", "repeats": 5, "rows": 300,
+                           "features": {"contract": {"mean": 0.08, "std": 0.002, "rank": 1}}},
+}  # fmt: skip
 POOR = {"binary_classification_metrics": {"auc": {"value": 0.6}, "f1": {"value": 0.4}, "accuracy": {"value": 0.6}}}
 GITHUB_ONLY = {"issue"}  # `mlops issue report` talks to the GitHub API only, never to AWS
 STEP_OUTPUT = re.compile(r"@steps\.([\w-]+)\.outputs\.([\w-]+)@")

@@ -145,3 +145,21 @@ def test_models_commands_work_with_the_sagemaker_backend(
     shown = json.loads(capsys.readouterr().out)
     assert (shown["version"], shown["status"]) == (2, "Approved")
     assert registry.get(GROUP, 1).status_reason == "worse auc"
+
+
+def test_feature_importance_is_the_packages_explainability_report(registry: ModelRegistry, tmp_path: Path) -> None:
+    importance = {"method": "permutation", "metric": "auc", "repeats": 5, "rows": 300,
+                  "features": {"contract": {"mean": 0.08, "std": 0.002, "rank": 1}}}  # fmt: skip
+    uri, digest = registry.store_artifact(model_tar(tmp_path))
+    evaluation = {**EVALUATION, "feature_importance": importance}
+    model = registry.register(GROUP, artifact_uri=uri, sha256=digest, evaluation=evaluation, lineage={})
+    sm = boto3.client("sagemaker", region_name=REGION)
+    report = sm.describe_model_package(ModelPackageName=model.arn)["ModelMetrics"]["Explainability"]["Report"]
+    assert report["ContentType"] == "application/json"
+    bucket, _, key = report["S3Uri"].removeprefix("s3://").partition("/")
+    assert key.startswith("mlops/explainability/") and key.endswith("/importance.json")
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert json.loads(body) == importance
+    # Without importance (older evaluations) there is no explainability report.
+    plain = registry.register(GROUP, artifact_uri=uri, sha256=digest, evaluation=EVALUATION, lineage={})
+    assert "Explainability" not in sm.describe_model_package(ModelPackageName=plain.arn)["ModelMetrics"]
