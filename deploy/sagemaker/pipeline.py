@@ -24,6 +24,7 @@ from deploy.pipeline.data import ResolvedData
 from deploy.pipeline.runner import PipelineProgress, PipelineResult, PipelineRunner
 from deploy.pipeline.steps import build_steps
 from deploy.registry import BASELINE_FILES, baseline_digest
+from deploy.sagemaker.billing import billed_jobs
 from deploy.sagemaker.definition import Target, build_definition, render
 from deploy.sagemaker.execution import WHOLE, ExecutionWatcher, Outcome
 from deploy.sagemaker.images import sklearn_image
@@ -184,6 +185,7 @@ class SageMakerPipeline(PipelineRunner):
             data_digest=data.digest,
             baseline_uris=baselines,
             extra_lineage=lineage,
+            jobs=billed_jobs(watcher.client, steps),
         )
 
 

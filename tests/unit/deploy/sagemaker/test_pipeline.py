@@ -143,6 +143,29 @@ def packages() -> list[dict[str, Any]]:
     return [sm.describe_model_package(ModelPackageName=a) for a in arns]
 
 
+def processing_job(name: str) -> dict[str, Any]:
+    return {
+        "ProcessingJobName": f"pipelines-abc123-{name}",
+        "ProcessingJobArn": job_arn("processing-job", f"pipelines-abc123-{name}"),
+        "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                                                  "VolumeSizeInGB": 30}},
+        "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sklearn:1.9-0"},
+        "ProcessingJobStatus": "Completed", "CreationTime": T0,
+        "ProcessingStartTime": T0, "ProcessingEndTime": T0 + timedelta(seconds=150),
+    }  # fmt: skip
+
+
+def stub_billing(stub: Stubber) -> None:
+    """The job descriptions the run reads for its cost, in step order."""
+    for name in ("preprocess", "train", "evaluate", "baseline"):
+        if name == "train":
+            billed = training_job(TrainingTimeInSeconds=400, BillableTimeInSeconds=400)
+            stub.add_response("describe_training_job", billed, {"TrainingJobName": TRAIN_JOB})
+        else:
+            params = {"ProcessingJobName": f"pipelines-abc123-{name}"}
+            stub.add_response("describe_processing_job", processing_job(name), params)
+
+
 SUCCESS = [
     ("Executing", [step("preprocess", "Executing", 0)]),
     ("Executing", [step("preprocess", "Succeeded", 0), step("train", "Starting", 5)]),
@@ -163,12 +186,17 @@ def test_successful_run_registers_one_package(sm_repo: Path, monkeypatch: pytest
     backend = backend_for(sm_repo)
     client, stub = observer(backend, SUCCESS)
     stub.add_response("describe_training_job", training_job(), {"TrainingJobName": TRAIN_JOB})
+    stub_billing(stub)
     use_runner(monkeypatch, client)
     seed_outputs()
     progress = Recorder()
     cfg = backend.pipeline.model_copy(update={"data": backend.pipeline.data.model_copy(update={"source": "data.csv"})})
 
     version = run_pipeline(backend, cfg, {"C": "0.5"}, progress)
+    train = {"use": "training", "instance_type": "ml.m5.large", "instance_count": 1, "billed_seconds": 400.0,
+             "run_seconds": 400.0, "spot": False}  # fmt: skip
+    assert version.lineage["jobs"]["train"] == train
+    assert version.lineage["jobs"]["baseline"]["billed_seconds"] == 150.0
 
     stub.assert_no_pending_responses()
     assert [e[:2] for e in progress.events if e[0] != "output"] == [
