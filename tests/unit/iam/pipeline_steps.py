@@ -4,74 +4,41 @@ Each Training or Processing step becomes a job named `pipelines-<execution>-<ste
 that Pipelines creates and describes with the pipeline's role, passing the step's
 `RoleArn`; the job then pulls its image, reads its S3 inputs (and the code named by
 `sagemaker_submit_directory`), writes its S3 outputs, logs and metrics with that role.
-S3 URIs are resolved from the definition's expressions for this execution's parameters;
-an expression this module cannot resolve fails the test, never counts as nothing.
+S3 URIs are resolved from the definition's expressions for this execution's parameters by
+`tests.pipeline_execution` (which the contract tests use too); an expression it cannot
+resolve fails the test, never counts as nothing.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
+from tests.pipeline_execution import job_name, job_requests
+
 from .actions import Need
 
-EXECUTION = "a1b2c3d4e5f6"  # a sample execution id: job names carry it
 STEP_KINDS = {"Training": "training-job", "Processing": "processing-job"}
 
 
 class Unresolved(ValueError):
-    """A pipeline expression the IAM check cannot evaluate."""
-
-
-def resolve(value: Any, parameters: dict[str, str], steps: dict[str, dict[str, Any]]) -> Any:
-    if isinstance(value, list):
-        return [resolve(v, parameters, steps) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"Get"}:
-        return _get(value["Get"], parameters, steps)
-    if set(value) == {"Std:Join"}:
-        join = value["Std:Join"]
-        return join["On"].join(str(resolve(v, parameters, steps)) for v in join["Values"])
-    return {k: resolve(v, parameters, steps) for k, v in value.items()}
-
-
-def _get(path: str, parameters: dict[str, str], steps: dict[str, dict[str, Any]]) -> str:
-    if path.startswith("Parameters."):
-        return parameters[path.removeprefix("Parameters.")]
-    if path == "Execution.PipelineExecutionId":
-        return EXECUTION
-    match = re.fullmatch(r"Steps\.([\w-]+)\.ProcessingOutputConfig\.Outputs\['([\w-]+)'\]\.S3Output\.S3Uri", path)
-    if match:
-        step = steps[match.group(1)]
-        outputs = step["Arguments"]["ProcessingOutputConfig"]["Outputs"]
-        (output,) = [o for o in outputs if o["OutputName"] == match.group(2)]
-        return str(resolve(output["S3Output"]["S3Uri"], parameters, steps))
-    match = re.fullmatch(r"Steps\.([\w-]+)\.ModelArtifacts\.S3ModelArtifacts", path)
-    if match:
-        step = steps[match.group(1)]
-        base = resolve(step["Arguments"]["OutputDataConfig"]["S3OutputPath"], parameters, steps)
-        return f"{str(base).rstrip('/')}/{job_name(match.group(1))}/output/model.tar.gz"
-    raise Unresolved(f"pipeline expression {path!r}")
-
-
-def job_name(step: str) -> str:
-    return f"pipelines-{EXECUTION}-{step}-0123456789"[:63]
+    """A pipeline step the IAM check cannot map."""
 
 
 def step_needs(
     implied: Any, role: str, definition: dict[str, Any], parameters: dict[str, str], why: str
 ) -> Iterator[Need]:
-    steps = {s["Name"]: s for s in definition["Steps"]}
-    for name, step in steps.items():
-        kind = STEP_KINDS.get(step["Type"])
-        if kind is None:
-            raise Unresolved(f"step {name} of type {step['Type']}: no IAM mapping for it")
-        arguments = resolve(step["Arguments"], parameters, steps)
+    types = {s["Name"]: s["Type"] for s in definition["Steps"]}
+    unknown = [f"step {n} of type {t}" for n, t in types.items() if t not in STEP_KINDS]
+    if unknown:
+        raise Unresolved(f"{', '.join(unknown)}: no IAM mapping for it")
+    # The requests SageMaker sends when the execution reaches each step, expressions resolved.
+    for name, _, arguments in job_requests(definition, parameters):
+        step_type = types[name]
+        kind = STEP_KINDS[step_type]
         because = f"{why} (step {name})"
         job = implied.arn("sagemaker", f"{kind}/{job_name(name)}")
-        verb = "Training" if step["Type"] == "Training" else "Processing"
+        verb = "Training" if step_type == "Training" else "Processing"
         yield Need(role, f"sagemaker:Create{verb}Job", job, (), because)
         yield Need(role, f"sagemaker:Describe{verb}Job", job, (), because)
         yield Need(
@@ -81,7 +48,7 @@ def step_needs(
             (("iam:PassedToService", ("sagemaker.amazonaws.com",)),),
             because,
         )
-        yield from _job_side(implied, role, step["Type"], arguments, name, because)
+        yield from _job_side(implied, role, step_type, arguments, name, because)
 
 
 def _job_side(implied: Any, role: str, kind: str, arguments: dict[str, Any], step: str, because: str) -> Iterator[Need]:
