@@ -12,7 +12,7 @@ usage() {
 Usage: scripts/bootstrap.sh --github-owner OWNER --github-repo REPO [options]
 
 Deploys the bootstrap CloudFormation stack (GitHub OIDC provider, deploy roles for
-the "staging" and "production" environments, training, batch and plan roles, SageMaker
+the "staging" and "production" environments, training, batch, monitor and plan roles, SageMaker
 execution role, artifacts bucket, model package group) and prints the GitHub
 variables to set.
 
@@ -127,6 +127,7 @@ read_outputs() {
       [TrainingRoleArn]="$role_prefix-github-training"
       [PlanRoleArn]="$role_prefix-github-plan"
       [BatchRoleArn]="$role_prefix-github-batch"
+      [MonitorRoleArn]="$role_prefix-github-monitor"
       [SageMakerExecutionRoleArn]="$role_prefix-sagemaker-execution"
       [ArtifactsBucketName]="$project-artifacts-ACCOUNT_ID-$region"
       [ModelPackageGroupName]="$project-classifier"
@@ -148,6 +149,7 @@ print_variables() {
   show gh variable set AWS_TRAINING_ROLE_ARN --repo "$slug" --body "${outputs[TrainingRoleArn]}"
   show gh variable set AWS_PLAN_ROLE_ARN --repo "$slug" --body "${outputs[PlanRoleArn]}"
   show gh variable set AWS_BATCH_ROLE_ARN --repo "$slug" --body "${outputs[BatchRoleArn]}"
+  show gh variable set AWS_MONITOR_ROLE_ARN --repo "$slug" --body "${outputs[MonitorRoleArn]}"
   show gh variable set SAGEMAKER_ROLE_ARN --repo "$slug" --body "${outputs[SageMakerExecutionRoleArn]}"
   show gh variable set MLOPS_BUCKET --repo "$slug" --body "${outputs[ArtifactsBucketName]}"
   echo

@@ -5,7 +5,9 @@ Exit codes: 0 no drift (or too few rows to judge), 18 drift or data-quality viol
 traffic, 5 registry error (the pinned version or its baseline is missing), 6 the monitor step
 failed. `--format markdown` prints the report for a job summary or an issue; `--format json`
 the whole result. In GitHub Actions the markdown also goes to the job summary and the step
-outputs `status`, `drift` and `report-file` are set.
+outputs `status`, `drift`, `report-file` and `on-drift` (monitoring.on_drift) are set.
+`--if-captured` makes an environment whose data capture is off a notice and exit 0 (status
+`not-captured`) instead of a config error, so a schedule can run over every environment.
 
 `mlops monitor quality --env E --labels FILE|s3://…` joins ground truth to the captured
 inferences and exits 18 when a gate metric falls below its threshold or more than three
@@ -46,6 +48,7 @@ def monitor_command(
     since: str = typer.Option(None, "--since", help="90m, 24h, 7d or a start time (default: monitoring.window)"),
     data: str = typer.Option(None, "--data", help="a capture folder or .jsonl file, a CSV/Parquet table, or s3://"),
     output_format: Format = typer.Option(Format.text, "--format", help="text, markdown or json"),
+    if_captured: bool = typer.Option(False, "--if-captured", help="capture off: a notice and exit 0, not an error"),
     backend: str = BackendOption,
 ) -> int:
     """Compare the traffic captured for the model pinned in ENV with its training baseline."""
@@ -54,14 +57,21 @@ def monitor_command(
     if env is None:
         raise ConfigError("mlops monitor: --env is required (e.g. --env prod)")
     context = Context(backend)
-    run = monitor_env(context.backend, context.group, env, context.environment(env), since, data)
+    cfg = context.environment(env)
+    if if_captured and data is None and not cfg.endpoint.data_capture.enabled:
+        note = f"{env}: not monitored: config/{env}.yaml has endpoint.data_capture.enabled false"
+        err.print(note, markup=False)
+        append_github_file("GITHUB_OUTPUT", f"status=not-captured\ndrift=false\non-drift={cfg.monitoring.on_drift}\n")
+        append_github_file("GITHUB_STEP_SUMMARY", f"### ⏭️ monitor {note}\n")
+        return 0
+    run = monitor_env(context.backend, context.group, env, cfg, since, data)
     if output_format is Format.json:
         out.print(report.as_json(run), markup=False, end="")
     elif output_format is Format.markdown:
         out.print(report.markdown(run), markup=False, end="")
     else:
         _print_text(run)
-    _github(run)
+    _github(run, cfg.monitoring.on_drift)
     return int(ExitCode.MONITOR_DRIFT) if run.drift else 0
 
 
@@ -79,11 +89,12 @@ def _print_text(run: MonitorRun) -> None:
     err.print(f"results: {run.folder / 'output'}", markup=False)
 
 
-def _github(run: MonitorRun) -> None:
+def _github(run: MonitorRun, on_drift: str) -> None:
     markdown = report.markdown(run)
     report_file = run.folder / "report.md"
     report_file.write_text(markdown, encoding="utf-8")
     values = {"status": run.result["status"], "drift": str(run.drift).lower(), "report-file": str(report_file)}
+    values["on-drift"] = on_drift
     append_github_file("GITHUB_OUTPUT", "".join(f"{k}={v}\n" for k, v in values.items()))
     append_github_file("GITHUB_STEP_SUMMARY", markdown)
 

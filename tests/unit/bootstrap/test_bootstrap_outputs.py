@@ -47,6 +47,7 @@ def test_the_dry_run_shows_the_values_the_stack_will_output(repo):
         "TrainingRoleArn",
         "PlanRoleArn",
         "BatchRoleArn",
+        "MonitorRoleArn",
         "SageMakerExecutionRoleArn",
         "ArtifactsBucketName",
     ):

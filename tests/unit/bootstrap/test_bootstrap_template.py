@@ -63,6 +63,22 @@ def test_batch_role_trusts_its_workflow_on_main_only(resources):
     assert "StringLike" not in statement["Condition"]
 
 
+def test_monitor_role_trusts_its_workflow_on_main_only(resources):
+    condition = trust_condition(resources["MonitorRole"])
+    assert condition[f"{OIDC}:aud"] == "sts.amazonaws.com"
+    assert condition[f"{OIDC}:sub"] == {"Fn::Sub": "repo:${GitHubOwner}/${GitHubRepo}:ref:refs/heads/main"}
+    assert condition[f"{OIDC}:repository_id"] == {"Ref": "GitHubRepositoryId"}
+    assert condition[f"{OIDC}:job_workflow_ref"] == workflow_ref("MonitorWorkflow")
+    (statement,) = resources["MonitorRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert "StringLike" not in statement["Condition"]
+
+
+def test_monitor_metrics_are_confined_to_their_namespace(resources):
+    (policy,) = resources["MonitorRole"]["Properties"]["Policies"]
+    (metrics,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "cloudwatch:PutMetricData"]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MLOps/Monitor"}}
+
+
 def test_plan_role_trusts_its_workflows_and_is_read_only(resources):
     condition = trust_condition(resources["PlanRole"])
     assert condition[f"{OIDC}:sub"] == [
@@ -85,7 +101,7 @@ def test_plan_role_trusts_its_workflows_and_is_read_only(resources):
 
 
 def test_github_roles_federate_with_the_oidc_provider(resources):
-    for role in (*DEPLOY_ROLES, "TrainingRole", "BatchRole", "PlanRole"):
+    for role in (*DEPLOY_ROLES, "TrainingRole", "BatchRole", "MonitorRole", "PlanRole"):
         (statement,) = resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         federated = statement["Principal"]["Federated"]
         assert federated == {
@@ -187,6 +203,7 @@ def test_parameters_and_outputs(template):
         "PlanWorkflow",
         "DriftWorkflow",
         "BatchWorkflow",
+        "MonitorWorkflow",
         "BudgetMonthlyLimitUsd",
         "BudgetAlertEmail",
     }
@@ -198,6 +215,7 @@ def test_parameters_and_outputs(template):
         "TrainingRoleArn",
         "PlanRoleArn",
         "BatchRoleArn",
+        "MonitorRoleArn",
         "SageMakerExecutionRoleArn",
         "ArtifactsBucketName",
         "ModelPackageGroupName",

@@ -49,6 +49,7 @@ def requested_durations(workflow: str) -> list[int]:
         ("ci.yml", ["PlanRole"]),
         ("drift.yml", ["PlanRole"]),
         ("batch.yml", ["BatchRole"]),
+        ("monitor.yml", ["MonitorRole"]),
     ],
 )
 def test_roles_allow_the_session_length_the_workflows_ask_for(resources, workflow, roles):

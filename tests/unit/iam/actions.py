@@ -132,6 +132,9 @@ class Naming:
         if call.service == "sagemaker" and "ModelApprovalStatus" in call.params:
             # The status a registry write sets is a condition key: policies may limit it.
             context += (("sagemaker:ModelApprovalStatus", (call.params["ModelApprovalStatus"],)),)
+        if (call.service, call.operation) == ("cloudwatch", "PutMetricData"):
+            # The namespace is a condition key: policies confine metric writes to theirs.
+            context += (("cloudwatch:namespace", (call.params["Namespace"],)),)
         why = f"{call.service}.{call.operation}"
         return [Need("caller", action, arn, context, why) for arn in self.resources(action, call.params)]
 

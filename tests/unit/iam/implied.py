@@ -17,6 +17,9 @@ A small, documented mapping of what AWS checks besides the action named after th
 - a transform job's model role: Batch Transform pulls the image and reads the model data
   with the execution role, lists and reads every input object, writes `<object>.out`
   under the output prefix, and writes logs (`/aws/sagemaker/TransformJobs`) and metrics.
+- a processing job's role (the monitor's job): SageMaker pulls the image, reads each input
+  (for a manifest, the manifest and every file it lists), writes the outputs, and the
+  container writes logs (`/aws/sagemaker/ProcessingJobs`) and metrics.
 - the pipeline's role: SageMaker Pipelines starts, describes and (when the execution is
   stopped) stops each step's job
   (`pipelines-<execution>-<step>-<suffix>`) with it, passes it to the job, and the job pulls
@@ -49,6 +52,7 @@ class Lookup(Protocol):
     def model(self, name: str) -> dict[str, Any]: ...
     def package(self, arn: str) -> dict[str, Any]: ...
     def objects(self, uri: str) -> list[str]: ...
+    def text(self, uri: str) -> str: ...
 
 
 class Implied:
@@ -76,6 +80,8 @@ class Implied:
             yield from self.endpoint_role(call, why)
         if (call.service, call.operation) == ("sagemaker", "CreateTransformJob"):
             yield from self.transform_role(call, why)
+        if (call.service, call.operation) == ("sagemaker", "CreateProcessingJob"):
+            yield from self.processing_role(call, why)
         if (call.service, call.operation) == ("sagemaker", "StartPipelineExecution"):
             yield from self.pipeline_role(call, why)
         if (call.service, call.operation) == ("sagemaker", "StopPipelineExecution"):
@@ -176,6 +182,23 @@ class Implied:
             yield from self.s3(role, "s3:PutObject", f"{target}/{relative}.out", because)
         stream = f"{call.params['TransformJobName']}/i-0123456789abcdef0-1767225600"
         yield from self.job_side(role, "/aws/sagemaker/TransformJobs", stream, because)
+
+    def processing_role(self, call: Call, why: str) -> Iterator[Need]:
+        role, name = call.params["RoleArn"], call.params["ProcessingJobName"]
+        because = f"{why}: the job {name} runs as the execution role"
+        yield from self.image(role, call.params["AppSpecification"]["ImageUri"], because)
+        for item in call.params.get("ProcessingInputs", []):
+            source = item["S3Input"]
+            bucket = source["S3Uri"].removeprefix("s3://").split("/")[0]
+            yield Need(role, "s3:ListBucket", f"arn:{self.target.partition}:s3:::{bucket}", (), because)
+            yield from self.s3(role, "s3:GetObject", source["S3Uri"], because)
+            if source["S3DataType"] == "ManifestFile":
+                prefix, *keys = json.loads(self.lookup.text(source["S3Uri"]))
+                for key in keys:
+                    yield from self.s3(role, "s3:GetObject", f"{prefix['prefix']}{key}", because)
+        for output in call.params["ProcessingOutputConfig"]["Outputs"]:
+            yield from self.s3(role, "s3:PutObject", f"{output['S3Output']['S3Uri'].rstrip('/')}/*", because)
+        yield from self.job_side(role, "/aws/sagemaker/ProcessingJobs", f"{name}/algo-1-1767225600", because)
 
     def container(self, role: str, container: dict[str, Any], because: str) -> Iterator[Need]:
         if "ModelPackageName" in container:

@@ -7,7 +7,8 @@ update, old configs and models pruned) and a new version with autoscaling and da
 capture switched on; a plan job against nothing and against live endpoints; a batch job
 (dispatched with a nightly file under the bucket's batch/ prefix) that scores it and lists
 an unscorable row in batch-errors.csv, whose transform job fails (its log stream is read),
-and whose job runs past batch.max_runtime_seconds (it is stopped). Setup runs the same
+and whose job runs past batch.max_runtime_seconds (it is stopped); a monitor job over
+captured traffic that is in distribution (no drift) and shifted (drift, exit 18). Setup runs the same
 commands unrecorded: only the job under test is judged.
 """
 
@@ -163,6 +164,42 @@ def transform_overruns(world: World) -> None:
     world.expect_exit = 17
 
 
+# Data capture on in both environments, so the monitor judges each.
+CAPTURE_ON = [
+    ("staging.yaml", "  instance_count: 1\n", "  instance_count: 1\n  data_capture: {enabled: true}\n"),
+    ("prod.yaml", "  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true"),
+]
+
+
+def captured(world: World, shift: bool) -> None:
+    """A promoted model whose endpoints captured a day's traffic, shifted or not."""
+    from deploy.cli.context import Context
+    from ml.dataset import make_churn
+    from tests.unit.ml.capture_files import shifted
+
+    edit(world, CAPTURE_ON)
+    train_and_promote(world)
+    context = Context("sagemaker")
+    for seed, env in enumerate(("staging", "prod"), 31):
+        frame = make_churn(1500, seed).drop(columns=["churned"])
+        cfg = context.environment(env)
+        model = context.backend.registry().get(context.group, cfg.model.version)
+        traffic = shifted(frame, seed) if shift else frame
+        world.put_traffic(traffic, context.backend.capture_location(cfg), model.baselines)
+
+
+def usual_traffic(world: World) -> None:
+    """The traffic looks like the training data: no drift. main's code changed since training: it is staged anew."""
+    captured(world, shift=False)
+    step = Path(world.root, "ml", "monitor.py")
+    step.write_text(step.read_text() + "\n# changed on main since the last training\n")
+
+
+def shifted_traffic(world: World) -> None:
+    """Prices up, a new payment method, missing ages: drift (exit 18, reported by the issue job)."""
+    captured(world, shift=True)
+
+
 Situation = Callable[[World], None]
 
 
@@ -175,6 +212,8 @@ def situations(job: Job) -> list[Situation]:
         return [first_deploy, new_version, new_version_with_features]
     if verbs == {"batch"}:
         return [nightly_file, transform_fails, transform_overruns]
+    if verbs == {"monitor"}:
+        return [usual_traffic, shifted_traffic]
     if verbs <= {"plan", "smoke"}:
         return [nothing, live_endpoints]
     raise AssertionError(f"{job.label} runs mlops {sorted(verbs)}: add the situations that exercise it here")

@@ -5,7 +5,8 @@ role), sets the variables the workflows pass (`AWS_REGION`, `SAGEMAKER_ROLE_ARN`
 `MLOPS_BUCKET`), and plays the parts of SageMaker that moto does not: a pipeline execution
 that runs its steps (jobs named `pipelines-<execution>-<step>-<suffix>`, outputs written
 to S3), UpdateEndpoint switching the live endpoint config, and an endpoint that answers
-the smoke test's payloads, and Batch Transform (`BatchService`). `run(job)` runs a job's
+the smoke test's payloads, Batch Transform (`BatchService`) and the monitor's Processing
+job (`MonitorService`). `run(job)` runs a job's
 `mlops` commands in order, as the workflow does (step outputs passed on, allowed exit codes checked), while recording.
 """
 
@@ -27,6 +28,7 @@ from deploy.cli.app import main
 
 from .batch_service import BatchService
 from .jobs import Command, Job
+from .monitor_service import MonitorService
 from .recorder import Call, CallRecorder
 
 EVALUATION = {
@@ -40,7 +42,7 @@ GITHUB_ONLY = {"issue"}  # `mlops issue report` talks to the GitHub API only, ne
 STEP_OUTPUT = re.compile(r"@steps\.([\w-]+)\.outputs\.([\w-]+)@")
 
 
-class World(BatchService):
+class World(BatchService, MonitorService):
     def __init__(self, recorder: CallRecorder, root: Path, outputs: dict[str, str], target: Target, tmp: Path) -> None:
         self.recorder, self.root, self.outputs, self.tmp = recorder, root, outputs, tmp
         self.region, self.account = target.region, target.account
@@ -64,6 +66,7 @@ class World(BatchService):
         recorder.script("sagemaker", "StopPipelineExecution", self._stop_execution)
         recorder.script("sagemaker-runtime", "InvokeEndpoint", self._invoke)
         self.install_batch()
+        self.install_monitor()
 
     def environment(self) -> dict[str, str]:
         """The job-level `env:` every AWS job of the workflows sets."""
@@ -207,8 +210,10 @@ class World(BatchService):
             "CreationTime": "2026-01-01T00:00:00Z",
         }
 
-    def _processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _processing_job(self, params: dict[str, Any]) -> dict[str, Any] | None:
         name = params["ProcessingJobName"]
+        if not name.startswith("pipelines-"):
+            return None  # the monitor's job, which moto calls Completed
         return {
             "ProcessingJobName": name,
             "ProcessingJobArn": f"arn:aws:sagemaker:{self.region}:{self.account}:processing-job/{name}",
@@ -296,3 +301,7 @@ class MotoLookup:
         bucket, _, prefix = uri.removeprefix("s3://").partition("/")
         listed = self.world._quietly(self.world.s3.list_objects_v2, Bucket=bucket, Prefix=prefix)
         return [f"s3://{bucket}/{item['Key']}" for item in listed.get("Contents", [])]
+
+    def text(self, uri: str) -> str:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return self.world._quietly(self.world.s3.get_object, Bucket=bucket, Key=key)["Body"].read().decode()

@@ -16,7 +16,7 @@ def ids(paths: list[Path]) -> list[str]:
 
 
 def test_the_expected_files_exist():
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "train.yml", "deploy.yml", "drift.yml", "batch.yml"}
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "train.yml", "deploy.yml", "drift.yml", "batch.yml", "monitor.yml"}
     assert [p.parent.name for p in ACTIONS] == ["setup"]
 
 

@@ -168,3 +168,29 @@ def test_since_a_time_leaves_out_earlier_traffic(repo: Path, trained: Path, caps
     assert main(["monitor", "--env", "prod", "--since", start]) == 0
     assert "1,500 rows in 750 requests since " in capsys.readouterr().out
     assert main(["monitor", "--env", "prod", "--since", "1h"]) == DRIFT
+
+
+def test_if_captured_makes_capture_off_a_notice_for_a_schedule(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = repo / "config" / "staging.yaml"
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    assert "data_capture" not in path.read_text()  # capture is off by default
+    assert main(["monitor", "--env", "staging", "--if-captured"]) == 0
+    note = "staging: not monitored: config/staging.yaml has endpoint.data_capture.enabled false"
+    assert note in capsys.readouterr().err
+    assert outputs.read_text() == "status=not-captured\ndrift=false\non-drift=issue\n"
+    assert main(["monitor", "--env", "staging"]) == 3  # without the flag it stays a config error
+
+
+def test_the_step_outputs_say_what_to_do_on_drift(
+    repo: Path, trained: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = repo / "config" / "prod.yaml"
+    path.write_text(path.read_text() + "monitoring:\n  on_drift: retrain\n")
+    capture(repo, trained, shifted(traffic(26), 26))
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    assert main(["monitor", "--env", "prod", "--if-captured", "--format", "markdown"]) == DRIFT
+    assert "drift=true\n" in outputs.read_text() and "on-drift=retrain\n" in outputs.read_text()
