@@ -34,6 +34,7 @@ def desired_fields(cfg: EnvironmentConfig) -> dict[str, Any]:
         "endpoint.autoscaling": cfg.endpoint.autoscaling.model_dump(),
         "deployment": cfg.deployment.model_dump(),
         "alarms": [a.model_dump() for a in cfg.alarms],
+        "monitoring.alarms": [a.model_dump() for a in cfg.monitoring.alarms],
     }
 
 
@@ -48,6 +49,7 @@ def live_fields(live: LiveState) -> dict[str, Any]:
         "endpoint.autoscaling": live.autoscaling,
         "deployment": live.deployment,
         "alarms": live.alarms,
+        "monitoring.alarms": live.monitoring_alarms,
     }
 
 

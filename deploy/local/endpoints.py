@@ -64,6 +64,7 @@ def build_record(desired: DesiredState, process: EndpointProcess) -> dict[str, A
         "autoscaling": cfg.endpoint.autoscaling.model_dump(),
         "deployment": cfg.deployment.model_dump(),
         "alarms": [a.model_dump() for a in cfg.alarms],
+        "monitoring_alarms": [a.model_dump() for a in cfg.monitoring.alarms],
         "commit": desired.commit,
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "port": process.port,
@@ -117,6 +118,7 @@ class LocalEndpoints(EndpointBackend):
             instance_count=record["instance_count"], serverless=record.get("serverless"),
             data_capture=record["data_capture"],
             deployment=record["deployment"], alarms=record["alarms"], autoscaling=record["autoscaling"],
+            monitoring_alarms=record.get("monitoring_alarms", []),
             config_name=record["deployment_id"], failure_reason=reason,
         )  # fmt: skip
 

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from deploy.config.schema import EnvironmentConfig
 from deploy.sagemaker.alarms import RollbackAlarms
 from deploy.sagemaker.autoscaling import VariantScaling
+from deploy.sagemaker.monitor_alarms import MonitorAlarms
 from deploy.sagemaker.retention import Retention
 
 ALARMS_PER_CALL = 100  # DeleteAlarms takes at most 100 names
@@ -45,6 +46,7 @@ class SageMakerTeardown:
     def __init__(self, session: Any, env: str, cfg: EnvironmentConfig) -> None:
         self.sagemaker = session.client("sagemaker")
         self.alarms = RollbackAlarms(session.client("cloudwatch"), env, cfg)
+        self.monitor_alarms = MonitorAlarms(self.alarms.cloudwatch, env, cfg)
         self.scaling = VariantScaling(
             session.client("application-autoscaling"), cfg.endpoint.name, cfg.endpoint.variant_name
         )
@@ -70,7 +72,8 @@ class SageMakerTeardown:
         plan.models = sorted(
             m["ModelName"] for m in self.retention.managed("list_models", "Models", "ModelName", "ModelArn")
         )
-        plan.alarms = sorted(a["AlarmName"] for a in self.alarms.managed())
+        managed = self.alarms.managed() + self.monitor_alarms.managed()
+        plan.alarms = sorted(a["AlarmName"] for a in managed)
         return plan
 
     def apply(self, plan: TeardownPlan) -> None:

@@ -30,7 +30,22 @@ EXTRA_ALARM = """  - name: churn-{env}-4xx
     period_seconds: 60
 """
 
-# Autoscaling, data capture, one superseded config kept, and an extra alarm, in both environments.
+MONITOR_ALARM = """    - name: churn-{env}-age-drift
+      metric: drift_score
+      feature: age
+      threshold: 1
+"""
+MONITORING = (
+    """monitoring:
+  alarms:
+    - name: churn-{env}-drifted-features
+      metric: drifted_features
+      threshold: 1
+"""
+    + MONITOR_ALARM
+)
+
+# Autoscaling, data capture, one superseded config kept, an extra alarm and monitoring alarms, in both environments.
 FEATURES = [
     (
         "staging.yaml",
@@ -43,13 +58,17 @@ FEATURES = [
     ("prod.yaml", "  autoscaling:\n    enabled: false", "  autoscaling:\n    enabled: true"),
     ("staging.yaml", "alarms:\n", "alarms:\n" + EXTRA_ALARM.format(env="staging")),
     ("prod.yaml", "alarms:\n", "alarms:\n" + EXTRA_ALARM.format(env="prod")),
+    ("staging.yaml", "\nlocal:\n", "\n" + MONITORING.format(env="staging") + "\nlocal:\n"),
+    ("prod.yaml", "\nlocal:\n", "\n" + MONITORING.format(env="prod") + "\nlocal:\n"),
 ]
-# A change the next deploy makes: a bigger instance (autoscaling is deregistered first), the extra alarm gone.
+# A change the next deploy makes: a bigger instance (autoscaling is deregistered first), the extra alarms gone.
 CHANGES = [
     ("staging.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
     ("prod.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
     ("staging.yaml", EXTRA_ALARM.format(env="staging"), ""),
     ("prod.yaml", EXTRA_ALARM.format(env="prod"), ""),
+    ("staging.yaml", MONITOR_ALARM.format(env="staging"), ""),
+    ("prod.yaml", MONITOR_ALARM.format(env="prod"), ""),
 ]
 
 
