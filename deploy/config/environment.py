@@ -316,6 +316,10 @@ class EnvironmentConfig(Strict):
             raise RuleError("monitoring.alarms", f"{', '.join(shared)} also named in alarms: names must be unique")
         return self
 
+    def dashboard_name(self) -> str | None:
+        """The environment's CloudWatch dashboard, None when `monitoring.dashboard` is off."""
+        return f"{self.endpoint.name}-mlops" if self.monitoring.dashboard else None
+
     def local_idle_seconds(self) -> float | None:
         """How long a local serverless endpoint keeps its model processes without requests; None: always."""
         if self.endpoint.serverless is None:

@@ -104,6 +104,7 @@ class MonitoringConfig(Strict):
     prediction: PredictionRule = Field(default_factory=PredictionRule)
     on_drift: Literal["issue", "retrain"] = Field("issue", description="retrain: monitor.yml dispatches train.yml")
     alarms: list[MonitorAlarm] = Field(default_factory=list, max_length=50)
+    dashboard: bool = Field(True, description="SageMaker: the CloudWatch dashboard <endpoint>-mlops, put by deploy")
 
     @field_validator("alarms")
     @classmethod
@@ -116,6 +117,6 @@ class MonitoringConfig(Strict):
 
     def step_settings(self) -> dict[str, Any]:
         """What `ml.monitor` reads (`--config`): the judging fields, overrides without unset keys."""
-        data = self.model_dump(exclude={"window", "on_drift", "alarms"})
+        data = self.model_dump(exclude={"window", "on_drift", "alarms", "dashboard"})
         data["features"] = {n: r.model_dump(exclude_none=True) for n, r in self.features.items()}
         return data

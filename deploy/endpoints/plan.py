@@ -35,6 +35,7 @@ def desired_fields(cfg: EnvironmentConfig) -> dict[str, Any]:
         "deployment": cfg.deployment.model_dump(),
         "alarms": [a.model_dump() for a in cfg.alarms],
         "monitoring.alarms": [a.model_dump() for a in cfg.monitoring.alarms],
+        "monitoring.dashboard": cfg.dashboard_name(),
     }
 
 
@@ -50,6 +51,7 @@ def live_fields(live: LiveState) -> dict[str, Any]:
         "deployment": live.deployment,
         "alarms": live.alarms,
         "monitoring.alarms": live.monitoring_alarms,
+        "monitoring.dashboard": live.dashboard,
     }
 
 

@@ -30,6 +30,7 @@ from deploy.sagemaker import resources as res
 from deploy.sagemaker.alarms import RollbackAlarms
 from deploy.sagemaker.autoscaling import VariantScaling
 from deploy.sagemaker.catalog import Catalog, Resources
+from deploy.sagemaker.dashboard import Dashboard
 from deploy.sagemaker.deployment_config import follow_timeout_seconds, update_request, update_summary
 from deploy.sagemaker.guard import UpdateGuard, error_text
 from deploy.sagemaker.monitor_alarms import MonitorAlarms, alerts_topic
@@ -100,6 +101,7 @@ class SageMakerEndpoints(EndpointBackend):
             deployment=res.decode_policy(self.catalog.tags(endpoint["EndpointArn"]).get(res.TAG_POLICY)),
             alarms=RollbackAlarms(self.session.client("cloudwatch"), env, cfg).read(),
             monitoring_alarms=MonitorAlarms(self.session.client("cloudwatch"), env, cfg).read(),
+            dashboard=Dashboard(self.session.client("cloudwatch"), cfg).read(endpoint["EndpointArn"]),
             autoscaling=self._scaling(cfg).read(cfg.endpoint.autoscaling),
             config_name=endpoint["EndpointConfigName"],
             failure_reason=endpoint.get("FailureReason"),
@@ -169,6 +171,9 @@ class SageMakerEndpoints(EndpointBackend):
             reporter.event(scaled)
         policy = {**plan.tags, res.TAG_POLICY: res.encode_policy(cfg.deployment)}
         self.sagemaker.add_tags(ResourceArn=described["EndpointArn"], Tags=res.tag_list(policy))
+        dashboard = Dashboard(self.session.client("cloudwatch"), cfg).apply(described["EndpointArn"])
+        if dashboard:
+            reporter.event(dashboard)
         previous = live.config_name if live else None
         pruned = Retention(self.sagemaker, cfg.endpoint.name, cfg.endpoint.keep_previous).prune(
             plan.config_name, previous

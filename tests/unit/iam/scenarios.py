@@ -61,7 +61,8 @@ FEATURES = [
     ("staging.yaml", "\nlocal:\n", "\n" + MONITORING.format(env="staging") + "\nlocal:\n"),
     ("prod.yaml", "\nlocal:\n", "\n" + MONITORING.format(env="prod") + "\nlocal:\n"),
 ]
-# A change the next deploy makes: a bigger instance (autoscaling is deregistered first), the extra alarms gone.
+# A change the next deploy makes: a bigger instance (autoscaling is deregistered first), the extra alarms gone,
+# the dashboard switched off (deleted).
 CHANGES = [
     ("staging.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
     ("prod.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
@@ -69,6 +70,8 @@ CHANGES = [
     ("prod.yaml", EXTRA_ALARM.format(env="prod"), ""),
     ("staging.yaml", MONITOR_ALARM.format(env="staging"), ""),
     ("prod.yaml", MONITOR_ALARM.format(env="prod"), ""),
+    ("staging.yaml", "monitoring:\n", "monitoring:\n  dashboard: false\n"),
+    ("prod.yaml", "monitoring:\n", "monitoring:\n  dashboard: false\n"),
 ]
 
 
@@ -141,7 +144,7 @@ def new_version(world: World) -> None:
 
 
 def new_version_with_features(world: World) -> None:
-    """Two versions live with every feature on; the third comes with a bigger instance and one alarm fewer."""
+    """Two versions live with every feature on; the next comes with a bigger instance, fewer alarms, no dashboard."""
     edit(world, FEATURES)
     for _ in range(3):  # live, previous and one kept: the fourth deploy prunes the first
         train_and_promote(world)
