@@ -30,6 +30,7 @@ Options:
   --budget-email ADDRESS           create a monthly AWS Budget on SageMaker spend that mails ADDRESS
                                    at 80 % spent and when the forecast passes the limit
   --budget-limit USD               that budget's monthly limit (default: 100)
+  --alert-email ADDRESS            subscribe ADDRESS to the alerts topic the monitoring alarms notify
   --dry-run                        print the commands instead of running them
   -h, --help                       show this help
 EOF
@@ -48,7 +49,7 @@ show() {
 }
 
 parse_args() {
-  owner="" repo="" repo_id="" project="mlops" stack="" oidc_arn="" dry_run=0 budget_email="" budget_limit=""
+  owner="" repo="" repo_id="" project="mlops" stack="" oidc_arn="" dry_run=0 budget_email="" budget_limit="" alert_email=""
   region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
   while (($#)); do
     case "$1" in
@@ -61,6 +62,7 @@ parse_args() {
       --existing-oidc-provider-arn) oidc_arn="${2:?--existing-oidc-provider-arn needs a value}"; shift 2 ;;
       --budget-email) budget_email="${2:?--budget-email needs a value}"; shift 2 ;;
       --budget-limit) budget_limit="${2:?--budget-limit needs a value}"; shift 2 ;;
+      --alert-email) alert_email="${2:?--alert-email needs a value}"; shift 2 ;;
       --dry-run) dry_run=1; shift ;;
       -h | --help) usage; exit 0 ;;
       *) die "unknown argument: $1 (see --help)" ;;
@@ -73,6 +75,7 @@ parse_args() {
   [[ -z "$repo_id" || "$repo_id" =~ ^[0-9]{1,20}$ ]] || die "--github-repository-id must be the numeric id (gh api repos/$owner/$repo --jq .id)"
   [[ -z "$budget_email" || "$budget_email" =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]] || die "--budget-email must be an email address"
   [[ -z "$budget_limit" || "$budget_limit" =~ ^[1-9][0-9]*$ ]] || die "--budget-limit must be a whole number of USD, at least 1"
+  [[ -z "$alert_email" || "$alert_email" =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]] || die "--alert-email must be an email address"
   [[ -z "$budget_limit" || -n "$budget_email" ]] || die "--budget-limit needs --budget-email (the budget mails its alerts there)"
   stack="${stack:-${project}-github-bootstrap}"
 }
@@ -111,6 +114,10 @@ deploy_command() {
   if [[ -n "$budget_email" ]]; then
     deploy_cmd+=("BudgetAlertEmail=$budget_email" "BudgetMonthlyLimitUsd=${budget_limit:-100}")
   fi
+  # Omitted when empty: the topic exists, nobody is subscribed.
+  if [[ -n "$alert_email" ]]; then
+    deploy_cmd+=("AlertEmail=$alert_email")
+  fi
 }
 
 # Fills the global `outputs` map from the stack. A dry run has no stack, so it
@@ -131,6 +138,7 @@ read_outputs() {
       [SageMakerExecutionRoleArn]="$role_prefix-sagemaker-execution"
       [ArtifactsBucketName]="$project-artifacts-ACCOUNT_ID-$region"
       [ModelPackageGroupName]="$project-classifier"
+      [AlertsTopicArn]="arn:aws:sns:$region:ACCOUNT_ID:$project-alerts"
     )
     return
   fi
@@ -152,6 +160,7 @@ print_variables() {
   show gh variable set AWS_MONITOR_ROLE_ARN --repo "$slug" --body "${outputs[MonitorRoleArn]}"
   show gh variable set SAGEMAKER_ROLE_ARN --repo "$slug" --body "${outputs[SageMakerExecutionRoleArn]}"
   show gh variable set MLOPS_BUCKET --repo "$slug" --body "${outputs[ArtifactsBucketName]}"
+  show gh variable set MLOPS_ALERTS_TOPIC_ARN --repo "$slug" --body "${outputs[AlertsTopicArn]}"
   echo
   echo "# config/pipeline.yaml must name the same group and project prefix:"
   echo "#   project: $project"

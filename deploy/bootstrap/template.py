@@ -160,6 +160,8 @@ class Resolver:
                 f"{arn('iam', '')}oidc-provider/{self.value(props['Url'], where).removeprefix('https://')}"
             ),
             "AWS::SageMaker::ModelPackageGroup": lambda: self.get_att([name, "ModelPackageGroupArn"], where),
+            # A topic's Ref is its ARN.
+            "AWS::SNS::Topic": lambda: f"{arn('sns', self.target.region)}{self.value(props['TopicName'], where)}",
         }
         if kind not in refs:
             raise TemplateError(f"{where}: Ref to a {kind} is not supported")

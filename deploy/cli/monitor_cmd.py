@@ -4,10 +4,12 @@ Exit codes: 0 no drift (or too few rows to judge), 18 drift or data-quality viol
 3 config error (no pinned model, capture off, bad window or rule), 4 no traffic or unreadable
 traffic, 5 registry error (the pinned version or its baseline is missing), 6 the monitor step
 failed. `--format markdown` prints the report for a job summary or an issue; `--format json`
-the whole result. In GitHub Actions the markdown also goes to the job summary and the step
-outputs `status`, `drift`, `report-file` and `on-drift` (monitoring.on_drift) are set.
-`--if-captured` makes an environment whose data capture is off a notice and exit 0 (status
-`not-captured`) instead of a config error, so a schedule can run over every environment.
+the whole result. Declared `monitoring.alarms` are judged on the result and the ones that
+would fire are named (`alarms` in the JSON). In GitHub Actions the markdown also goes to the
+job summary and the step outputs `status`, `drift`, `report-file` and `on-drift`
+(monitoring.on_drift) are set. `--if-captured` makes an environment whose data capture is off
+a notice and exit 0 (status `not-captured`) instead of a config error, so a schedule can run
+over every environment.
 
 `mlops monitor quality --env E --labels FILE|s3://…` joins ground truth to the captured
 inferences and exits 18 when a gate metric falls below its threshold or more than three
@@ -16,6 +18,7 @@ standard deviations below the model's evaluation.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 import typer
@@ -24,7 +27,7 @@ from rich.table import Table
 from deploy.cli.console import append_github_file, err, out, print_table
 from deploy.cli.context import BackendOption, Context
 from deploy.errors import ConfigError, ExitCode
-from deploy.monitor import report
+from deploy.monitor import alarms, report
 from deploy.monitor.quality import quality_env
 from deploy.monitor.run import MonitorRun, monitor_env
 
@@ -65,13 +68,19 @@ def monitor_command(
         append_github_file("GITHUB_STEP_SUMMARY", f"### ⏭️ monitor {note}\n")
         return 0
     run = monitor_env(context.backend, context.group, env, cfg, since, data)
+    fired = alarms.firing(cfg.monitoring.alarms, cfg.endpoint.name, run.result)
+    line = alarms.summary(cfg.monitoring.alarms, fired)
     if output_format is Format.json:
-        out.print(report.as_json(run), markup=False, end="")
+        document = json.loads(report.as_json(run))
+        document["alarms"] = [f.as_dict() for f in fired]
+        out.print(json.dumps(document, indent=2, sort_keys=True), markup=False)
     elif output_format is Format.markdown:
-        out.print(report.markdown(run), markup=False, end="")
+        out.print(report.markdown(run) + (f"\n{line}\n" if line else ""), markup=False, end="")
     else:
         _print_text(run)
-    _github(run, cfg.monitoring.on_drift)
+        if line:
+            out.print(line, markup=False)
+    _github(run, cfg.monitoring.on_drift, line)
     return int(ExitCode.MONITOR_DRIFT) if run.drift else 0
 
 
@@ -89,8 +98,8 @@ def _print_text(run: MonitorRun) -> None:
     err.print(f"results: {run.folder / 'output'}", markup=False)
 
 
-def _github(run: MonitorRun, on_drift: str) -> None:
-    markdown = report.markdown(run)
+def _github(run: MonitorRun, on_drift: str, alarm_line: str | None) -> None:
+    markdown = report.markdown(run) + (f"\n{alarm_line}\n" if alarm_line else "")
     report_file = run.folder / "report.md"
     report_file.write_text(markdown, encoding="utf-8")
     values = {"status": run.result["status"], "drift": str(run.drift).lower(), "report-file": str(report_file)}

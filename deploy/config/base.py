@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +14,10 @@ SHA256_PATTERN = r"^[0-9a-f]{64}$"
 SageMakerName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
 InstanceType = Annotated[str, Field(pattern=INSTANCE_TYPE_PATTERN)]
 Seconds3600 = Annotated[int, Field(ge=0, le=3600)]
+# CloudWatch's ComparisonOperator for static thresholds.
+Comparison = Literal[
+    "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
+]
 
 
 class Strict(BaseModel):

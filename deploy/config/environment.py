@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from deploy.config.base import (
     SHA256_PATTERN,
+    Comparison,
     InstanceType,
     RuleError,
     SageMakerName,
@@ -188,9 +189,6 @@ AlarmMetric = Literal["Invocation5XXErrors", "Invocation4XXErrors", "Invocations
 # Percentiles of 0/1 datapoints say nothing useful, and their Average, Minimum and Maximum lie in [0, 1].
 COUNT_METRICS = ("Invocation5XXErrors", "Invocation4XXErrors", "Invocations")
 COUNT_STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
-Comparison = Literal[
-    "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
-]
 
 
 class AlarmConfig(Strict):
@@ -313,7 +311,14 @@ class EnvironmentConfig(Strict):
         names = [a.name for a in self.alarms]
         if len(set(names)) != len(names):
             raise ValueError("alarm names must be unique")
+        shared = sorted(set(names) & {a.name for a in self.monitoring.alarms})
+        if shared:
+            raise RuleError("monitoring.alarms", f"{', '.join(shared)} also named in alarms: names must be unique")
         return self
+
+    def dashboard_name(self) -> str | None:
+        """The environment's CloudWatch dashboard, None when `monitoring.dashboard` is off."""
+        return f"{self.endpoint.name}-mlops" if self.monitoring.dashboard else None
 
     def local_idle_seconds(self) -> float | None:
         """How long a local serverless endpoint keeps its model processes without requests; None: always."""

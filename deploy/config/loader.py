@@ -171,6 +171,22 @@ def _smoke_checks(config_dir: Path, pipeline: PipelineConfig | None, envs: dict[
     return found
 
 
+def _alarm_feature_checks(
+    config_dir: Path, pipeline: PipelineConfig | None, envs: dict[str, EnvironmentConfig]
+) -> list[str]:
+    """A monitoring alarm on a feature the model does not have would never see a datapoint."""
+    if pipeline is None:
+        return []
+    features = [f.name for f in pipeline.features.numeric] + [f.name for f in pipeline.features.categorical]
+    return [
+        f"{Path(config_dir) / env}.yaml:monitoring.alarms.{i}.feature: '{alarm.feature}' is not a feature of "
+        f"{Path(config_dir) / PIPELINE_FILE} (allowed: {', '.join(features)})"
+        for env, cfg in envs.items()
+        for i, alarm in enumerate(cfg.monitoring.alarms)
+        if alarm.feature is not None and alarm.feature not in features
+    ]
+
+
 def validate_all(config_dir: Path) -> ConfigSet:
     """Validate pipeline.yaml and every environment, collecting every problem instead of stopping."""
     result = ConfigSet()
@@ -193,4 +209,5 @@ def validate_all(config_dir: Path) -> ConfigSet:
                 result.environments[env] = parsed
     result.problems.extend(_cross_checks(config_dir, result.environments))
     result.problems.extend(_smoke_checks(config_dir, result.pipeline, result.environments))
+    result.problems.extend(_alarm_feature_checks(config_dir, result.pipeline, result.environments))
     return result

@@ -30,6 +30,8 @@ class LiveState:
     data_capture: dict[str, Any] | None = None
     deployment: dict[str, Any] | None = None  # DeploymentPolicy.model_dump() as last deployed
     alarms: list[dict[str, Any]] = field(default_factory=list)  # AlarmConfig.model_dump() each
+    monitoring_alarms: list[dict[str, Any]] = field(default_factory=list)  # MonitorAlarm.model_dump() each
+    dashboard: str | None = None  # the dashboard's name, marked when it differs from git's
     autoscaling: dict[str, Any] | None = None
     config_name: str | None = None  # endpoint config (SageMaker) or deployment id (local)
     failure_reason: str | None = None

@@ -34,6 +34,8 @@ def desired_fields(cfg: EnvironmentConfig) -> dict[str, Any]:
         "endpoint.autoscaling": cfg.endpoint.autoscaling.model_dump(),
         "deployment": cfg.deployment.model_dump(),
         "alarms": [a.model_dump() for a in cfg.alarms],
+        "monitoring.alarms": [a.model_dump() for a in cfg.monitoring.alarms],
+        "monitoring.dashboard": cfg.dashboard_name(),
     }
 
 
@@ -48,6 +50,8 @@ def live_fields(live: LiveState) -> dict[str, Any]:
         "endpoint.autoscaling": live.autoscaling,
         "deployment": live.deployment,
         "alarms": live.alarms,
+        "monitoring.alarms": live.monitoring_alarms,
+        "monitoring.dashboard": live.dashboard,
     }
 
 

@@ -64,6 +64,8 @@ def build_record(desired: DesiredState, process: EndpointProcess) -> dict[str, A
         "autoscaling": cfg.endpoint.autoscaling.model_dump(),
         "deployment": cfg.deployment.model_dump(),
         "alarms": [a.model_dump() for a in cfg.alarms],
+        "monitoring_alarms": [a.model_dump() for a in cfg.monitoring.alarms],
+        "dashboard": cfg.dashboard_name(),  # recorded so plan agrees; only SageMaker puts one
         "commit": desired.commit,
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "port": process.port,
@@ -117,6 +119,7 @@ class LocalEndpoints(EndpointBackend):
             instance_count=record["instance_count"], serverless=record.get("serverless"),
             data_capture=record["data_capture"],
             deployment=record["deployment"], alarms=record["alarms"], autoscaling=record["autoscaling"],
+            monitoring_alarms=record.get("monitoring_alarms", []), dashboard=record.get("dashboard"),
             config_name=record["deployment_id"], failure_reason=reason,
         )  # fmt: skip
 

@@ -30,8 +30,10 @@ from deploy.sagemaker import resources as res
 from deploy.sagemaker.alarms import RollbackAlarms
 from deploy.sagemaker.autoscaling import VariantScaling
 from deploy.sagemaker.catalog import Catalog, Resources
+from deploy.sagemaker.dashboard import Dashboard
 from deploy.sagemaker.deployment_config import follow_timeout_seconds, update_request, update_summary
 from deploy.sagemaker.guard import UpdateGuard, error_text
+from deploy.sagemaker.monitor_alarms import MonitorAlarms, alerts_topic
 from deploy.sagemaker.retention import Retention
 from deploy.sagemaker.rollout import Rollout, Serving, StillDeploying, Target, check_ready
 from deploy.sagemaker.s3 import ArtifactBucket, S3Uri
@@ -98,6 +100,8 @@ class SageMakerEndpoints(EndpointBackend):
             **self.catalog.live_config(endpoint, cfg),
             deployment=res.decode_policy(self.catalog.tags(endpoint["EndpointArn"]).get(res.TAG_POLICY)),
             alarms=RollbackAlarms(self.session.client("cloudwatch"), env, cfg).read(),
+            monitoring_alarms=MonitorAlarms(self.session.client("cloudwatch"), env, cfg).read(),
+            dashboard=Dashboard(self.session.client("cloudwatch"), cfg).read(endpoint["EndpointArn"]),
             autoscaling=self._scaling(cfg).read(cfg.endpoint.autoscaling),
             config_name=endpoint["EndpointConfigName"],
             failure_reason=endpoint.get("FailureReason"),
@@ -126,6 +130,7 @@ class SageMakerEndpoints(EndpointBackend):
             f"alarms as code: {', '.join(a.name for a in cfg.alarms) or 'none'}"
             + (f"; deleted {', '.join(removed)}" if removed else "")
         )
+        self._monitor_alarms(env, cfg, reporter)
         plan = self.catalog.plan(desired)
         if live is None:
             described = self._create(desired, plan, reporter)
@@ -140,6 +145,16 @@ class SageMakerEndpoints(EndpointBackend):
             described = self.sagemaker.describe_endpoint(EndpointName=cfg.endpoint.name)
             summary = f"{env}: {desired.model.label} already serving; updated the configuration, no traffic shift"
         return self._finish(desired, live, plan, described, reporter, summary)
+
+    def _monitor_alarms(self, env: str, cfg: EnvironmentConfig, reporter: DeployReporter) -> None:
+        topic = alerts_topic()
+        removed = MonitorAlarms(self.session.client("cloudwatch"), env, cfg).apply(topic)
+        if cfg.monitoring.alarms or removed:
+            reporter.event(
+                f"monitoring alarms as code: {', '.join(a.name for a in cfg.monitoring.alarms) or 'none'}"
+                + (f", notifying {topic}" if topic and cfg.monitoring.alarms else "")
+                + (f"; deleted {', '.join(removed)}" if removed else "")
+            )
 
     def _finish(
         self,
@@ -156,6 +171,9 @@ class SageMakerEndpoints(EndpointBackend):
             reporter.event(scaled)
         policy = {**plan.tags, res.TAG_POLICY: res.encode_policy(cfg.deployment)}
         self.sagemaker.add_tags(ResourceArn=described["EndpointArn"], Tags=res.tag_list(policy))
+        dashboard = Dashboard(self.session.client("cloudwatch"), cfg).apply(described["EndpointArn"])
+        if dashboard:
+            reporter.event(dashboard)
         previous = live.config_name if live else None
         pruned = Retention(self.sagemaker, cfg.endpoint.name, cfg.endpoint.keep_previous).prune(
             plan.config_name, previous

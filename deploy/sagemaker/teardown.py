@@ -2,9 +2,9 @@
 
 Found, not assumed: the endpoint by name; endpoint configs and models by this tool's tags for
 that endpoint (the same test as retention uses), so nothing another tool or a person made is
-touched; the managed alarms (standing and per-deployment) by their description marker; the
-variant's autoscaling target and policy. The model packages in the registry and the pin in
-git stay: a later `mlops deploy` recreates the environment from them.
+touched; the managed alarms (standing, per-deployment and monitoring) by their description
+marker; the environment's dashboard; the variant's autoscaling target and policy. The model
+packages in the registry and the pin in git stay: a later `mlops deploy` recreates the environment from them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from botocore.exceptions import ClientError
 from deploy.config.schema import EnvironmentConfig
 from deploy.sagemaker.alarms import RollbackAlarms
 from deploy.sagemaker.autoscaling import VariantScaling
+from deploy.sagemaker.dashboard import Dashboard
+from deploy.sagemaker.monitor_alarms import MonitorAlarms
 from deploy.sagemaker.retention import Retention
 
 ALARMS_PER_CALL = 100  # DeleteAlarms takes at most 100 names
@@ -24,13 +26,14 @@ ALARMS_PER_CALL = 100  # DeleteAlarms takes at most 100 names
 
 @dataclass
 class TeardownPlan:
-    """What exists and would go, in deletion order (scaling, endpoint, configs, models, alarms)."""
+    """What exists and would go, in deletion order (scaling, endpoint, configs, models, alarms, dashboard)."""
 
     scaling: str | None = None
     endpoint: str | None = None
     configs: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    dashboard: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"autoscaling target {self.scaling}"] if self.scaling else []
@@ -38,6 +41,7 @@ class TeardownPlan:
         out += [f"endpoint config {name}" for name in self.configs]
         out += [f"model {name}" for name in self.models]
         out += [f"alarm {name}" for name in self.alarms]
+        out += [f"dashboard {self.dashboard}"] if self.dashboard else []
         return out
 
 
@@ -45,6 +49,8 @@ class SageMakerTeardown:
     def __init__(self, session: Any, env: str, cfg: EnvironmentConfig) -> None:
         self.sagemaker = session.client("sagemaker")
         self.alarms = RollbackAlarms(session.client("cloudwatch"), env, cfg)
+        self.monitor_alarms = MonitorAlarms(self.alarms.cloudwatch, env, cfg)
+        self.dashboard = Dashboard(self.alarms.cloudwatch, cfg)
         self.scaling = VariantScaling(
             session.client("application-autoscaling"), cfg.endpoint.name, cfg.endpoint.variant_name
         )
@@ -70,7 +76,9 @@ class SageMakerTeardown:
         plan.models = sorted(
             m["ModelName"] for m in self.retention.managed("list_models", "Models", "ModelName", "ModelArn")
         )
-        plan.alarms = sorted(a["AlarmName"] for a in self.alarms.managed())
+        managed = self.alarms.managed() + self.monitor_alarms.managed()
+        plan.alarms = sorted(a["AlarmName"] for a in managed)
+        plan.dashboard = self.dashboard.name if self.dashboard.live() is not None else None
         return plan
 
     def apply(self, plan: TeardownPlan) -> None:
@@ -85,3 +93,5 @@ class SageMakerTeardown:
             self.sagemaker.delete_model(ModelName=name)
         for start in range(0, len(plan.alarms), ALARMS_PER_CALL):
             self.alarms.cloudwatch.delete_alarms(AlarmNames=plan.alarms[start : start + ALARMS_PER_CALL])
+        if plan.dashboard:
+            self.dashboard.delete()

@@ -50,6 +50,7 @@ def test_the_dry_run_shows_the_values_the_stack_will_output(repo):
         "MonitorRoleArn",
         "SageMakerExecutionRoleArn",
         "ArtifactsBucketName",
+        "AlertsTopicArn",
     ):
         assert f"--body {resolved[key]}" in out, key
     assert f"model_package_group: {resolved['ModelPackageGroupName']}" in out

@@ -206,6 +206,7 @@ def test_parameters_and_outputs(template):
         "MonitorWorkflow",
         "BudgetMonthlyLimitUsd",
         "BudgetAlertEmail",
+        "AlertEmail",
     }
     assert template["Parameters"]["ExistingOidcProviderArn"]["Default"] == ""
     assert {

@@ -18,5 +18,6 @@ def matching_live_state(cfg: EnvironmentConfig, status: str = "InService", **ext
         instance_type=f["endpoint.instance_type"], instance_count=f["endpoint.instance_count"],
         serverless=f["endpoint.serverless"],
         data_capture=f["endpoint.data_capture"], autoscaling=f["endpoint.autoscaling"],
-        deployment=f["deployment"], alarms=f["alarms"], **extra,
+        deployment=f["deployment"], alarms=f["alarms"], monitoring_alarms=f["monitoring.alarms"],
+        dashboard=f["monitoring.dashboard"], **extra,
     )  # fmt: skip

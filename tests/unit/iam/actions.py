@@ -52,6 +52,7 @@ PLACEHOLDERS = {  # ARN placeholder → parameter names that fill it, where they
     "LogGroupName": ("logGroupName",),
     "LogStreamName": ("logStreamName",),
     "AlarmName": ("AlarmName", "AlarmNames"),
+    "DashboardName": ("DashboardName", "DashboardNames"),
     "RoleNameWithPath": (),
     "ResourceId": (),  # a scalable target's id is not the call's ResourceId
 }

@@ -30,7 +30,22 @@ EXTRA_ALARM = """  - name: churn-{env}-4xx
     period_seconds: 60
 """
 
-# Autoscaling, data capture, one superseded config kept, and an extra alarm, in both environments.
+MONITOR_ALARM = """    - name: churn-{env}-age-drift
+      metric: drift_score
+      feature: age
+      threshold: 1
+"""
+MONITORING = (
+    """monitoring:
+  alarms:
+    - name: churn-{env}-drifted-features
+      metric: drifted_features
+      threshold: 1
+"""
+    + MONITOR_ALARM
+)
+
+# Autoscaling, data capture, one superseded config kept, an extra alarm and monitoring alarms, in both environments.
 FEATURES = [
     (
         "staging.yaml",
@@ -43,13 +58,20 @@ FEATURES = [
     ("prod.yaml", "  autoscaling:\n    enabled: false", "  autoscaling:\n    enabled: true"),
     ("staging.yaml", "alarms:\n", "alarms:\n" + EXTRA_ALARM.format(env="staging")),
     ("prod.yaml", "alarms:\n", "alarms:\n" + EXTRA_ALARM.format(env="prod")),
+    ("staging.yaml", "\nlocal:\n", "\n" + MONITORING.format(env="staging") + "\nlocal:\n"),
+    ("prod.yaml", "\nlocal:\n", "\n" + MONITORING.format(env="prod") + "\nlocal:\n"),
 ]
-# A change the next deploy makes: a bigger instance (autoscaling is deregistered first), the extra alarm gone.
+# A change the next deploy makes: a bigger instance (autoscaling is deregistered first), the extra alarms gone,
+# the dashboard switched off (deleted).
 CHANGES = [
     ("staging.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
     ("prod.yaml", "instance_type: ml.m5.large", "instance_type: ml.m5.xlarge"),
     ("staging.yaml", EXTRA_ALARM.format(env="staging"), ""),
     ("prod.yaml", EXTRA_ALARM.format(env="prod"), ""),
+    ("staging.yaml", MONITOR_ALARM.format(env="staging"), ""),
+    ("prod.yaml", MONITOR_ALARM.format(env="prod"), ""),
+    ("staging.yaml", "monitoring:\n", "monitoring:\n  dashboard: false\n"),
+    ("prod.yaml", "monitoring:\n", "monitoring:\n  dashboard: false\n"),
 ]
 
 
@@ -122,7 +144,7 @@ def new_version(world: World) -> None:
 
 
 def new_version_with_features(world: World) -> None:
-    """Two versions live with every feature on; the third comes with a bigger instance and one alarm fewer."""
+    """Two versions live with every feature on; the next comes with a bigger instance, fewer alarms, no dashboard."""
     edit(world, FEATURES)
     for _ in range(3):  # live, previous and one kept: the fourth deploy prunes the first
         train_and_promote(world)
