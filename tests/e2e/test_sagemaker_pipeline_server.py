@@ -1,7 +1,8 @@
 """`mlops pipeline run --backend sagemaker` against a moto server reached through AWS_ENDPOINT_URL.
 
 The command runs in-process but talks HTTP to the server, as it would to AWS. moto runs no
-jobs, so the test writes what the jobs would have written (model.tar.gz, evaluation.json)
+jobs, so the test writes what the jobs would have written (model.tar.gz, evaluation.json, the
+baseline's statistics.json and constraints.json)
 under the run's known prefix; moto has no step listing either, so the run follows the
 execution as one unit.
 """
@@ -39,6 +40,9 @@ def test_pipeline_run_creates_the_pipeline_and_registers_one_version(
         Key=f"mlops/runs/{RUN}/evaluate/evaluation/evaluation.json",
         Body=json.dumps(EVALUATION).encode(),
     )
+    for name in ("statistics", "constraints"):
+        key = f"mlops/runs/{RUN}/baseline/baseline/{name}.json"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps({"version": 0.0, "features": []}).encode())
 
     assert main(["pipeline", "run", "--backend", "sagemaker", "--rows", "200", "--json"]) == 0
 
@@ -47,6 +51,7 @@ def test_pipeline_run_creates_the_pipeline_and_registers_one_version(
         ("preprocess", "Processing"),
         ("train", "Training"),
         ("evaluate", "Processing"),
+        ("baseline", "Processing"),
     ]
     (execution,) = sm.list_pipeline_executions(PipelineName="churn-training")["PipelineExecutionSummaries"]
     assert execution["PipelineExecutionDisplayName"] == RUN
