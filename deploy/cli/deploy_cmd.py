@@ -232,6 +232,9 @@ def invoke(
         None, "--content-type", "-t", help="text/csv or application/json; guessed from the body if omitted"
     ),
     accept: str = typer.Option("application/json", "--accept"),
+    inference_id: str = typer.Option(
+        None, "--inference-id", help="recorded with the request by data capture, to join labels later"
+    ),
 ) -> int:
     """Send one request to the endpoint and print the answer."""
     if file is None and sys.stdin.isatty():
@@ -240,7 +243,7 @@ def invoke(
     ctx = Context(backend)
     cfg = ctx.environment(env)
     sent_as = content_type or guess_content_type(body)
-    answer = ctx.backend.endpoints().invoke(env, cfg, body, sent_as, accept)
+    answer = ctx.backend.endpoints().invoke(env, cfg, body, sent_as, accept, inference_id=inference_id)
     where = f"HTTP {answer.status} · variant {answer.variant or '?'} · {answer.latency_ms:.1f} ms"
     guessed = "" if content_type else f" · sent as {sent_as} (guessed; --content-type sets it)"
     if answer.status >= 400:

@@ -85,9 +85,15 @@ class EndpointBackend(ABC):
 
     @abstractmethod
     def invoke(
-        self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
+        self,
+        env: str,
+        cfg: EnvironmentConfig,
+        body: bytes,
+        content_type: str,
+        accept: str = "application/json",
+        inference_id: str | None = None,
     ) -> Invocation:
-        """Send one request to the endpoint and time it."""
+        """Send one request to the endpoint and time it; `inference_id` is recorded by data capture."""
 
     @abstractmethod
     def teardown(self, env: str, cfg: EnvironmentConfig, *, dry_run: bool) -> list[str]:

@@ -235,6 +235,7 @@ def exchange(
     content_type: str,
     accept: str,
     on_headers: Callable[[dict[str, str]], None] | None = None,
+    inference_id: str | None = None,
 ) -> Invocation:
     """One request as the HTTP exchange it was, for the adapters' `EndpointBackend.invoke` (smoke, replay, invoke).
 
@@ -244,7 +245,7 @@ def exchange(
     """
     began = time.perf_counter()
     try:
-        answer = client.invoke(body, content_type=content_type, accept=accept)
+        answer = client.invoke(body, content_type=content_type, accept=accept, inference_id=inference_id)
     except EndpointUnreachable:
         raise
     except EndpointError as error:

@@ -62,8 +62,10 @@ def run_smoke(endpoints: EndpointBackend, env: str, cfg: EnvironmentConfig) -> l
     results = []
     for payload in cfg.smoke.payloads:
         body, latencies, result = payload_bytes(payload), [], SmokeResult(payload.name, 0, 0.0)
-        for _ in range(cfg.smoke.requests):
-            answer = endpoints.invoke(env, cfg, body, payload.content_type, "application/json")
+        for number in range(cfg.smoke.requests):
+            # Captured with an id that says where it came from, so monitoring can tell smoke from traffic.
+            inference_id = f"smoke-{payload.name[:40]}-{number + 1}"
+            answer = endpoints.invoke(env, cfg, body, payload.content_type, "application/json", inference_id)
             latencies.append(answer.latency_ms)
             problem = check_response(payload, answer.status, answer.body)
             if problem and problem not in result.failures:

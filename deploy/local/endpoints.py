@@ -251,12 +251,19 @@ class LocalEndpoints(EndpointBackend):
         return f"{desired.env}: created endpoint '{cfg.endpoint.name}' with {model.label} on {process.url}"
 
     def invoke(
-        self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
+        self,
+        env: str,
+        cfg: EnvironmentConfig,
+        body: bytes,
+        content_type: str,
+        accept: str = "application/json",
+        inference_id: str | None = None,
     ) -> Invocation:
         """Through the one endpoint client, on the SageMaker Runtime path: the server checks the endpoint name."""
         try:
             return exchange(self._client(cfg), body, content_type, accept, on_headers=lambda headers: check_identity(
-                headers.get(IDENTITY_HEADER.lower()), cfg.endpoint.name, cfg.local.port))  # fmt: skip
+                headers.get(IDENTITY_HEADER.lower()), cfg.endpoint.name, cfg.local.port),
+                inference_id=inference_id)  # fmt: skip
         except EndpointUnreachable as exc:
             if exc.code == "ConnectionRefused":
                 raise DeployError(

@@ -291,13 +291,19 @@ class SageMakerEndpoints(EndpointBackend):
 
     @translated
     def invoke(
-        self, env: str, cfg: EnvironmentConfig, body: bytes, content_type: str, accept: str = "application/json"
+        self,
+        env: str,
+        cfg: EnvironmentConfig,
+        body: bytes,
+        content_type: str,
+        accept: str = "application/json",
+        inference_id: str | None = None,
     ) -> Invocation:
         with self._runtime_lock:  # `mlops deploy --traffic` invokes from several threads; clients are made once
             runtime = self.session.client("sagemaker-runtime")
-        return exchange(EndpointClient(cfg.endpoint.name, runtime=runtime), body, content_type, accept)
+        client = EndpointClient(cfg.endpoint.name, runtime=runtime)
+        return exchange(client, body, content_type, accept, inference_id=inference_id)
 
-    @translated
     @translated
     def teardown(self, env: str, cfg: EnvironmentConfig, *, dry_run: bool) -> list[str]:
         work = SageMakerTeardown(self.session, env, cfg)

@@ -93,8 +93,30 @@ def test_turning_capture_off_is_applied_by_the_next_deploy(loop: LocalLoop, monk
         prod.read_text().replace("  data_capture:\n    enabled: true", "  data_capture:\n    enabled: false")
     )
     deploy_environment(loop.backend(), "prod", loop.config(), Recorder())
-    time.sleep(0.5)  # the workers check capture.json as often as the routing table
+    try:
+        time.sleep(0.5)  # the workers check capture.json as often as the routing table
+        before = len(captured(loop))
+        wave(loop, 13, shifted=False)
+        assert len(captured(loop)) == before
+        assert Path(loop.workspace.endpoint_dir("prod") / "capture.json").is_file()
+    finally:  # the module's other tests, in whatever order they run, expect capture on
+        prod.write_text(
+            prod.read_text().replace("  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true")
+        )
+        deploy_environment(loop.backend(), "prod", loop.config(), Recorder())
+        time.sleep(0.5)
+
+
+def test_invoke_and_smoke_send_an_inference_id_that_capture_records(
+    loop: LocalLoop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLOPS_ROOT", str(loop.root))
     before = len(captured(loop))
-    wave(loop, 13, shifted=False)
-    assert len(captured(loop)) == before
-    assert Path(loop.workspace.endpoint_dir("prod") / "capture.json").is_file()
+    request = tmp_path / "row.csv"
+    request.write_text("3,89.5,268.5,4,34,12.5,month-to-month,electronic_check,fiber_optic,yes\n")
+    assert main(["invoke", "--env", "prod", "--file", str(request), "--inference-id", "order-4711"]) == 0
+    assert main(["smoke", "--env", "prod"]) == 0
+    time.sleep(FLUSH_SECONDS + 1.5)
+    ids = [r["eventMetadata"].get("inferenceId") for r in captured(loop)[before:]]
+    assert "order-4711" in ids
+    assert "smoke-one-row-json-1" in ids and f"smoke-one-row-json-{loop.config().smoke.requests}" in ids

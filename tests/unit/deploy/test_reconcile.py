@@ -32,7 +32,7 @@ class RecordingEndpoints(EndpointBackend):
         self.live = matching_live_state(desired.config)
         return DeployOutcome(summary=f"serving v{desired.model.version}")
 
-    def invoke(self, env, cfg, body, content_type, accept="application/json"):
+    def invoke(self, env, cfg, body, content_type, accept="application/json", inference_id=None):
         return Invocation(200, b"{}", "application/json", 1.0)
 
     def teardown(self, env, cfg, *, dry_run):
