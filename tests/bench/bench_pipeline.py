@@ -61,13 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     args = parser.parse_args(argv)
-    print(f"{'rows':>10} {'wall s':>8} {'peak MiB':>9} {'preprocess':>10} {'train':>7} {'evaluate':>8} {'s per 1M':>9}")
+    header = f"{'rows':>10} {'wall s':>8} {'peak MiB':>9} {'preprocess':>10} {'train':>7} {'evaluate':>8}"
+    print(f"{header} {'baseline':>8} {'s per 1M':>9}")
     for rows in args.rows:
         r = run_once(rows)
         s = r["steps"]
         print(
             f"{rows:>10,} {r['wall']:>8.1f} {r['peak_mib']:>9.0f} {s['preprocess']:>10.1f} {s['train']:>7.1f} "
-            f"{s['evaluate']:>8.1f} {r['wall'] / rows * 1e6:>9.1f}",
+            f"{s['evaluate']:>8.1f} {s.get('baseline', 0.0):>8.1f} {r['wall'] / rows * 1e6:>9.1f}",
             flush=True,
         )
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
