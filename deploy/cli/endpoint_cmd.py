@@ -51,7 +51,9 @@ def stop(env: str = EnvOption, backend: str = BackendOption) -> int:
 @endpoint_app.command("status")
 def status(env: str = EnvOption, backend: str = BackendOption) -> int:
     """Show the variants, weights and metrics of <env>'s endpoint; exit 7 if it is not running."""
-    endpoints = _local(Context(backend))
+    ctx = Context(backend)
+    ctx.environment(env)  # an environment with no config/<env>.yaml is a config error, not "never deployed"
+    endpoints = _local(ctx)
     record = read_record(endpoints.state_dir(env))
     deployed = (
         f"deployed v{record['model']['version']} at {record['deployed_at']} from {record['commit'][:12]}"

@@ -54,3 +54,10 @@ def test_status_of_an_endpoint_never_deployed_suggests_deploy(
     message = capsys.readouterr().err
     assert "staging: not running (never deployed); `mlops deploy --env staging` creates it" in message
     assert "endpoint start" not in message
+
+
+def test_status_of_an_environment_without_config_is_a_config_error(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["endpoint", "status", "--env", "nope"]) == 3
+    assert "config/nope.yaml: no such environment (known: prod, staging)" in capsys.readouterr().err
