@@ -2,8 +2,12 @@
 
 Every `mlops` command a test runs opens its own boto3 session, and each session parses the
 multi-megabyte JSON models again: in the suites that drive many commands that was most of
-the run time. The parsed documents are shared read-only, as botocore shares them between
-the clients of one session.
+the run time. The parsed documents are shared read-only between sessions, as botocore
+shares them between the clients of one session. Two services are the exception: botocore's
+own handlers edit the S3 and S3 Control models in place when a client builds a request
+(`remove_bucket_from_url_paths_from_model`, `remove_accid_host_prefix_from_model`), and
+moto routes requests with a model it loads through the same loader, so those two get a
+fresh copy each time.
 """
 
 from __future__ import annotations
@@ -14,16 +18,22 @@ from typing import Any
 import botocore.loaders
 
 _original = botocore.loaders.JSONFileLoader.load_file
-_parsed: dict[str, bytes] = {}
+_shared: dict[str, Any] = {}
+_pickled: dict[str, bytes] = {}
+EDITED_IN_PLACE = ("/s3/", "/s3control/")
 
 
 def _load_file(self: botocore.loaders.JSONFileLoader, file_path: str) -> Any:
-    if file_path not in _parsed:
+    if not any(part in file_path for part in EDITED_IN_PLACE):
+        if file_path not in _shared:
+            _shared[file_path] = _original(self, file_path)
+        return _shared[file_path]
+    if file_path not in _pickled:
         data = _original(self, file_path)
         if data is None:
             return None
-        _parsed[file_path] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
-    return pickle.loads(_parsed[file_path])
+        _pickled[file_path] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.loads(_pickled[file_path])
 
 
 def pytest_configure() -> None:

@@ -89,9 +89,12 @@ def _register_faulty(loop: LocalLoop, source: ModelVersion, kind: str, folder: P
                       lineage={**source.lineage, "fault": kind})  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def local_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
-    """Two pipeline runs (v1, v2) and two faulty copies of v1 (v3 errors, v4 sleeps 150 ms); endpoints stopped after."""
+@pytest.fixture(scope="session")
+def built_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
+    """Two pipeline runs (v1, v2) and two faulty copies of v1 (v3 errors, v4 sleeps 150 ms); endpoints stopped after.
+
+    Built once per test process: the modules that use it share one xdist group.
+    """
     root = tmp_path_factory.mktemp("loop") / "repo"
     _scratch_repo(root, LOOP_TIME_SCALE)
     loop = LocalLoop(root)
@@ -101,13 +104,20 @@ def local_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
         assert main(["pipeline", "run", "--rows", "1000", "--set", "C=0.3"]) == 0
         for kind in ("error", "slow"):
             _register_faulty(loop, loop.model(1), kind, root.parent)
-        try:
-            yield loop
-        finally:
-            for env in ("staging", "prod"):
-                process = loop.process(env)
-                if process is not None:
-                    process.stop()
+    try:
+        yield loop
+    finally:
+        for env in ("staging", "prod"):
+            process = loop.process(env)
+            if process is not None:
+                process.stop()
+
+
+@pytest.fixture
+def local_loop(built_loop: LocalLoop, monkeypatch: pytest.MonkeyPatch) -> LocalLoop:
+    """The shared scratch repository, as MLOPS_ROOT for this test only."""
+    monkeypatch.setenv("MLOPS_ROOT", str(built_loop.root))
+    return built_loop
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The local endpoint's process lifecycle for real: starts that cannot race, kills that leave nothing behind.
 
 Servers are started on free loopback ports and killed with real signals; the deploy tests
-share the scratch repository of `local_loop` and each pins the version it starts from.
+share the scratch repository of `local_loop` (on the xdist worker of test_local_loop.py) and
+each pins the version it starts from.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import LocalLoop
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.xdist_group("local-loop")
 
 
 def refused(port: int) -> bool:
@@ -227,6 +229,7 @@ def _set_port(loop: LocalLoop, port: int) -> str:
 def test_invoke_and_smoke_refuse_a_server_that_is_not_this_endpoint(
     local_loop: LocalLoop, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    ensure_serving(local_loop, 1)  # prod pins a model, so smoke has something to test
     other = EndpointProcess.start(tmp_path / "other", free_port(), 1, "churn-other")
     plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Other)
     threading.Thread(target=plain.serve_forever, daemon=True).start()

@@ -1,7 +1,8 @@
 """The local deploy loop for real: endpoint servers on free loopback ports, canaries under load, rollbacks.
 
-The tests share one scratch repository and its prod endpoint (`local_loop`), in file order;
-each pins the version it starts from, so a failure does not cascade into wrong verdicts.
+The tests share one scratch repository and its prod endpoint (`local_loop`, also used by
+test_endpoint_lifecycle.py; both modules run on one xdist worker so it is built once); each
+test pins the version it starts from, so neither order nor a failure cascades into wrong verdicts.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 GREEN = "AllTraffic-green"
+pytestmark = pytest.mark.xdist_group("local-loop")
 
 
 class Recorder:
@@ -276,23 +278,6 @@ def test_endpoint_start_refuses_an_environment_never_deployed(
 ) -> None:
     assert main(["endpoint", "start", "--env", "staging"]) == 7
     assert "never deployed" in capsys.readouterr().err
-
-
-def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "deploy", "demo", "--workdir", str(tmp_path / "demo")],
-        cwd=REPO, env={k: v for k, v in os.environ.items() if k != "MLOPS_ROOT"},
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
-    for line in ("every expected outcome happened", "canary 10%", "ROLLED BACK", "churn-prod-5xx",
-                 "prod (churn-prod): no changes", "Merge pull request: promote/churn-classifier"):  # fmt: skip
-        assert line in output
-    assert output.count("## Promote `churn-classifier`") == 1  # the PR body is shown once (round 2), not per round
-    assert "the pull request body is in .mlops/promotion/churn-classifier-v1.md" in output
-    assert done.stdout.strip().splitlines()[-1].startswith("demo finished in ")  # not a raw JSON line
-    assert not (tmp_path / "demo").exists()  # cleaned up without --keep
 
 
 def _threads_left() -> list[str]:
