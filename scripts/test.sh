@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up .venv with the dev tools, then lint, config checks, workflow and
-# template checks, the contract tests against the scikit-learn 1.9-0 image's toolkits (in
-# .venv-contract, Python 3.12), and the rest of the pytest suite (unit, end to end).
+# template checks, and the pytest suite: unit, end to end, and the contract tests against the
+# scikit-learn 1.9-0 image's toolkits (run in .venv-contract, Python 3.12).
 # Arguments go to the last pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +23,12 @@ check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.ym
 check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 check-jsonschema --builtin-schema vendor.github-actions .github/actions/setup/action.yml
 cfn-lint deploy/bootstrap/bootstrap.yaml
-echo "== contract tests (the scikit-learn 1.9-0 image's packages and toolkits, Python 3.12)"
+echo "== contract venv (the scikit-learn 1.9-0 image's packages and toolkits, Python 3.12)"
 contract_python=$(scripts/contract-venv.sh)
-MLOPS_CONTRACT_VENV="$(cd "$(dirname "$contract_python")/.." && pwd)" python -m pytest -p no:xdist tests/contract
-echo "== pytest"
-python -m pytest -n auto --dist loadgroup --ignore=tests/contract "$@"
+export MLOPS_CONTRACT_VENV="$(cd "$(dirname "$contract_python")/.." && pwd)"
+# One run for unit, contract and end-to-end tests. Most end-to-end time is spent waiting on
+# servers, jobs and bakes, so there are two workers per core; tests that share an expensive
+# fixture (the IAM recordings, the local loop, the contract pipeline) share an xdist group.
+workers=${MLOPS_TEST_WORKERS:-$(($(nproc) * 2))}
+echo "== pytest ($workers workers)"
+python -m pytest -n "$workers" --dist loadgroup "$@"

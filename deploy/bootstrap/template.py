@@ -8,6 +8,7 @@ else is a `TemplateError` naming where it was found, never a silently unresolved
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +47,18 @@ def _short_form(constructor: SafeConstructor, tag_suffix: str, node: Node) -> di
 _CfnConstructor.add_multi_constructor("!", _short_form)
 
 
+_parsed: dict[str, dict[str, Any]] = {}  # by text: the bootstrap commands read the template several times
+
+
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
-    """The template as data, intrinsic functions in their long form."""
-    reader = YAML(typ="safe", pure=True)
-    reader.Constructor = _CfnConstructor
-    return reader.load(path.read_text(encoding="utf-8"))
+    """The template as data, intrinsic functions in their long form (the caller's own copy)."""
+    text = path.read_text(encoding="utf-8")
+    if text not in _parsed:
+        reader = YAML(typ="safe", pure=True)
+        reader.Constructor = _CfnConstructor
+        _parsed.clear()  # only the newest text is kept
+        _parsed[text] = reader.load(text)
+    return copy.deepcopy(_parsed[text])
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ def shown(path: Path | str) -> Path:
         return path
 
 
-def _text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """The file's text; ConfigError if it is missing, unreadable or not UTF-8."""
+    path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -59,9 +61,8 @@ def _text(path: Path) -> str:
         ) from None
 
 
-def read_yaml(path: Path) -> Any:
-    """The round-trip document of one file (keeps line numbers); ConfigError if it cannot be read."""
-    text = _text(Path(path))
+def parse_yaml(path: Path, text: str) -> Any:
+    """The round-trip document of `text`, read from `path` (keeps line numbers); ConfigError naming the file."""
     try:
         return YAML(typ="rt").load(text)
     except YAMLError as exc:

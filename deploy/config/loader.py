@@ -7,6 +7,7 @@ them strictly: `true` is not a number, `"5"` is not an integer, `2.0` is not a c
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from deploy.config.base import RuleError
-from deploy.config.document import line_of, plain, read_yaml, shown
+from deploy.config.document import line_of, parse_yaml, plain, read_text, shown
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.errors import ConfigError
 
@@ -86,12 +87,25 @@ def validate(model: type[BaseModel], data: Any) -> Any:
     return model.model_validate(data, strict=True)
 
 
+# A command reads the same few files several times (plan, deploy and smoke each load the
+# environment): each distinct text is parsed and validated once per process. The key is the
+# file's text, so an edited file is read again; callers get their own copy to change.
+_VALIDATED: OrderedDict[tuple[str, type[BaseModel], str], BaseModel] = OrderedDict()
+_KEEP = 32
+
+
 def _load(path: Path, model: type[BaseModel]) -> Any:
-    document = read_yaml(path)
-    found = problems(path, document, model)
-    if found:
-        raise ConfigError(found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""), details=found)
-    return validate(model, plain(path, document or {}))
+    text = read_text(path)
+    key = (str(path), model, text)
+    if key not in _VALIDATED:
+        document = parse_yaml(path, text)
+        found = problems(path, document, model)
+        if found:
+            raise ConfigError(found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""), details=found)
+        _VALIDATED[key] = validate(model, plain(path, document or {}))
+        while len(_VALIDATED) > _KEEP:
+            _VALIDATED.popitem(last=False)
+    return _VALIDATED[key].model_copy(deep=True)
 
 
 def load_pipeline(config_dir: Path) -> PipelineConfig:
@@ -195,7 +209,7 @@ def validate_all(config_dir: Path) -> ConfigSet:
     targets += [(config_dir / f"{e}.yaml", EnvironmentConfig, e) for e in environment_names(config_dir)]
     for path, model, env in targets:
         try:
-            document = read_yaml(path)
+            document = parse_yaml(path, read_text(path))
         except ConfigError as exc:
             result.problems.append(exc.message)
             continue

@@ -23,6 +23,9 @@ from tests.contract.jobs import Store, run_processing
 from tests.contract.sandbox import Container
 from tests.pipeline_execution import job_requests
 
+# One worker runs them all: they share the session's pipeline run through the image's environment.
+pytestmark = pytest.mark.xdist_group("contract")
+
 
 def test_preprocess_runs_from_the_definitions_entrypoint_and_writes_every_split(pipeline_run: PipelineRun) -> None:
     pipeline_run.succeeded("preprocess")

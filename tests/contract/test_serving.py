@@ -33,6 +33,9 @@ from tests.contract.jobs import Store, start_serving
 from tests.contract.sandbox import Container
 from tests.e2e.test_endpoint_server import BAD, CSV_ROW, ROW
 
+# One worker runs them all: they share the session's pipeline run through the image's environment.
+pytestmark = pytest.mark.xdist_group("contract")
+
 GROUP = "churn-classifier"
 
 

@@ -111,6 +111,28 @@ def test_invalid_yaml_names_the_line(repo_copy: Path, capsys: pytest.CaptureFixt
     assert "prod.yaml: invalid YAML (line" in capsys.readouterr().out
 
 
+def test_a_file_read_again_is_parsed_once_an_edit_is_seen_and_each_caller_has_its_own_copy(
+    repo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deploy.config.loader as loader
+
+    parsed: list[Path] = []
+    parse = loader.parse_yaml
+    monkeypatch.setattr(loader, "parse_yaml", lambda path, text: parsed.append(path) or parse(path, text))
+    config_dir = repo_copy / "config"
+    first = load_environment(config_dir, "prod")
+    first.endpoint.instance_count = 7  # a caller's change stays its own
+    assert load_environment(config_dir, "prod").endpoint.instance_count == 2
+    assert len(parsed) == 1
+    path = config_dir / "prod.yaml"
+    path.write_text(path.read_text().replace("  instance_count: 2\n", "  instance_count: 3\n", 1))
+    assert load_environment(config_dir, "prod").endpoint.instance_count == 3
+    assert len(parsed) == 2
+    path.write_text(path.read_text().replace("  instance_count: 3\n", "  instance_count: 0\n", 1))
+    with pytest.raises(ConfigError, match="instance_count"):
+        load_environment(config_dir, "prod")
+
+
 def test_missing_environment_lists_known_ones(repo_copy: Path) -> None:
     with pytest.raises(ConfigError, match=r"no such environment \(known: prod, staging\)"):
         load_environment(repo_copy / "config", "qa")
