@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ml.columnar import answer_clean
 from ml.payload import CSV, Batch, Features, PayloadError, media_type, to_batch
 
 ERRORS_ENV = "MLOPS_RECORD_ERRORS"
@@ -161,8 +162,7 @@ def transform_records(model: Any, body: bytes | str, content_type: str | None, a
         text = bytes(body).decode(charset, errors="replace") if isinstance(body, bytes | bytearray) else body
     except LookupError:
         raise PayloadError(415, f"unsupported charset {charset!r}") from None
-    records = lines_of(text)
-    return ("".join(line + "\n" for line in score_records(records, model))).encode(), CSV
+    return score_chunk(text, model, with_id=False)[0], CSV
 
 
 def split_id(line: str) -> tuple[str, str]:
@@ -187,8 +187,19 @@ def _mini_batches(reader: Any, size: int) -> Iterator[str]:
         yield chunk if chunk.endswith("\n") else chunk + reader.readline()
 
 
-def score_chunk(text: str, model: Any, with_id: bool) -> tuple[str, int, int]:
-    """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked."""
+def score_chunk(text: str, model: Any, with_id: bool) -> tuple[bytes, int, int]:
+    """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked.
+
+    A clean chunk is scored column by column (``ml.columnar``), any other record by record.
+    """
+    clean = answer_clean(text, model, with_id)
+    if clean is not None:
+        return clean[0], clean[1], 0
+    return careful_chunk(text, model, with_id)
+
+
+def careful_chunk(text: str, model: Any, with_id: bool) -> tuple[bytes, int, int]:
+    """``score_chunk`` record by record: every bad record gets its own reason on its own line."""
     lines = lines_of(text)
     if with_id:
         quoted = any(line.startswith('"') for line in lines)
@@ -199,13 +210,13 @@ def score_chunk(text: str, model: Any, with_id: bool) -> tuple[str, int, int]:
     else:
         answers = score_records(lines, model)
         failed = sum(1 for answer in answers if not answer.endswith(","))
-    return "\n".join(answers) + "\n" if answers else "", len(answers), failed
+    return ("\n".join(answers) + "\n").encode() if answers else b"", len(answers), failed
 
 
 _worker_model: list[Any] = []  # the model a forked worker inherits
 
 
-def _score_in_worker(text: str, with_id: bool) -> tuple[str, int, int]:
+def _score_in_worker(text: str, with_id: bool) -> tuple[bytes, int, int]:
     return score_chunk(text, _worker_model[0], with_id)
 
 
@@ -222,7 +233,7 @@ def score_file(
     stats = {"records": 0, "failed": 0}
     reader = open(source, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115 (closed below)
     try:
-        with reader, open(target, "w", encoding="utf-8") as writer:
+        with reader, open(target, "wb") as writer:
             for chunk in _mini_batches(reader, max_payload_bytes):
                 args = (chunk, with_id)
                 pending.append(pool.apply_async(_score_in_worker, args) if pool else score_chunk(chunk, model, with_id))
