@@ -6,9 +6,10 @@ and for those pyarrow's CSV reader, a dictionary per categorical column and nump
 give the same answer lines at a fraction of the cost. ``answer_clean`` takes a mini-batch only
 when it can guarantee that: it returns None (and ``ml.batch`` scores the mini-batch record by
 record) on anything the careful path might read or answer differently: a quote, a carriage
-return, an empty or blank record, a header-like first line, a wrong column count, a number
-pyarrow and ``float`` might not agree on (pyarrow refuses it, or it reads as inf or NaN from
-text other than the exact missing-value spellings), a model without a compiled scorer.
+return, a byte order mark, an empty or blank record, a header-like first line, a wrong column
+count, a number pyarrow and ``float`` might not agree on (pyarrow refuses it, or it reads as
+inf or NaN from text other than the exact missing-value spellings), a model without a
+compiled scorer.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ _SPECIAL = pa.array([repr(k / 1e6) for k in range(100)] + ["1.0"])
 def answer_clean(text: str, model: Any, with_id: bool) -> tuple[bytes, int] | None:
     """(answer lines, records) for a mini-batch of clean records, or None when it needs ``ml.batch``'s careful path."""
     scorer = getattr(model, "scorer", None)
-    if scorer is None or not text or '"' in text or "\r" in text:
+    # pyarrow would drop a leading byte order mark that the careful path keeps in the first field.
+    if scorer is None or not text or '"' in text or "\r" in text or text.startswith("\ufeff"):
         return None
     records = text.count("\n") + (not text.endswith("\n"))
     if _header_like(text, model.features.names, with_id):

@@ -124,6 +124,7 @@ def test_a_changed_line_gives_the_careful_answer_byte_for_byte(
         "{0}\n{1}\r{1}\n",  # a stray carriage return inside a line
         "{h}\n{0}\n{1}\n",  # a header line
         "{0}\n{1}",  # no newline at the end
+        "\ufeff{0}\n{1}\n",  # a byte order mark, which pyarrow's reader would drop
     ],
 )
 def test_line_structure_gives_the_careful_answer_byte_for_byte(model: handlers.ServingModel, text: str) -> None:
