@@ -100,8 +100,12 @@ def _checked(rows: Sequence[Sequence[str]], features: Features) -> Batch:
         raise PayloadError(400, f"malformed record: {error}") from None
 
 
-def score_records(records: Sequence[str], model: Any) -> list[str]:
-    """One output line (no newline) per record: ``probability,label,`` or ``,,reason``."""
+def score_records(records: Sequence[str], model: Any, header: bool = True) -> list[str]:
+    """One output line (no newline) per record: ``probability,label,`` or ``,,reason``.
+
+    ``header``: the first record opens a mini-batch, where a header line would be (Transform
+    cuts a file between lines, so each mini-batch's first line is checked).
+    """
     features: Features = model.features
     width, names = len(features.names), frozenset(features.names)
     out = [""] * len(records)
@@ -114,7 +118,7 @@ def score_records(records: Sequence[str], model: Any) -> list[str]:
             out[i] = error_line("malformed CSV quoting")
         elif not record.strip(", \t"):
             out[i] = error_line("empty record")
-        elif i == 0 and not names.isdisjoint(field.strip() for field in fields):
+        elif i == 0 and header and not names.isdisjoint(field.strip() for field in fields):
             out[i] = error_line("a header line: batch input has none, every line is a record (remove it)")
         elif len(fields) != width:
             out[i] = error_line(f"{len(fields)} columns, expected {width} ({', '.join(features.names)})")
@@ -190,25 +194,48 @@ def _mini_batches(reader: Any, size: int) -> Iterator[str]:
 def score_chunk(text: str, model: Any, with_id: bool) -> tuple[bytes, int, int]:
     """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked.
 
-    A clean chunk is scored column by column (``ml.columnar``), any other record by record.
+    A clean chunk is scored column by column (``ml.columnar``). Otherwise each block of lines
+    is, if it is clean, and the others record by record: a few bad records in a nightly file
+    must not send every mini-batch down the slow path.
     """
+    if len(text) <= BLOCK:
+        return _score_block(text, model, with_id, True)
     clean = answer_clean(text, model, with_id)
     if clean is not None:
         return clean[0], clean[1], 0
-    return careful_chunk(text, model, with_id)
+    parts = [_score_block(block, model, with_id, i == 0) for i, block in enumerate(_blocks(text))]
+    return b"".join(part[0] for part in parts), sum(part[1] for part in parts), sum(part[2] for part in parts)
 
 
-def careful_chunk(text: str, model: Any, with_id: bool) -> tuple[bytes, int, int]:
+BLOCK = 128 * 1024  # characters: about 2,000 lines, where pyarrow's set-up is already small
+
+
+def _blocks(text: str) -> Iterator[str]:
+    """Whole lines (split at "\n" only, as ``lines_of`` splits), about BLOCK characters at a time."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + BLOCK)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _score_block(text: str, model: Any, with_id: bool, header: bool) -> tuple[bytes, int, int]:
+    clean = answer_clean(text, model, with_id, header)
+    return (clean[0], clean[1], 0) if clean is not None else careful_chunk(text, model, with_id, header)
+
+
+def careful_chunk(text: str, model: Any, with_id: bool, header: bool = True) -> tuple[bytes, int, int]:
     """``score_chunk`` record by record: every bad record gets its own reason on its own line."""
     lines = lines_of(text)
     if with_id:
         quoted = any(line.startswith('"') for line in lines)
         pairs = [split_id(line) for line in lines] if quoted else [line.partition(",")[::2] for line in lines]
-        answers = score_records([rest for _, rest in pairs], model)
+        answers = score_records([rest for _, rest in pairs], model, header)
         failed = sum(1 for answer in answers if not answer.endswith(","))
         answers = [f"{pair[0]},{answer}" for pair, answer in zip(pairs, answers, strict=True)]
     else:
-        answers = score_records(lines, model)
+        answers = score_records(lines, model, header)
         failed = sum(1 for answer in answers if not answer.endswith(","))
     return ("\n".join(answers) + "\n").encode() if answers else b"", len(answers), failed
 

@@ -32,14 +32,17 @@ _ID = "\x00id"  # a column name no feature can have
 _SPECIAL = pa.array([repr(k / 1e6) for k in range(100)] + ["1.0"])
 
 
-def answer_clean(text: str, model: Any, with_id: bool) -> tuple[bytes, int] | None:
-    """(answer lines, records) for a mini-batch of clean records, or None when it needs ``ml.batch``'s careful path."""
+def answer_clean(text: str, model: Any, with_id: bool, header: bool = True) -> tuple[bytes, int] | None:
+    """(answer lines, records) for clean records, or None when they need ``ml.batch``'s careful path.
+
+    ``header``: the first line opens a mini-batch, and the careful path would refuse it if it looks like a header.
+    """
     scorer = getattr(model, "scorer", None)
     # pyarrow would drop a leading byte order mark that the careful path keeps in the first field.
     if scorer is None or not text or '"' in text or "\r" in text or text.startswith("\ufeff"):
         return None
     records = text.count("\n") + (not text.endswith("\n"))
-    if _header_like(text, model.features.names, with_id):
+    if header and _header_like(text, model.features.names, with_id):
         return None
     table = _read(text, model.features, with_id)
     if table is None or table.num_rows != records:

@@ -135,6 +135,30 @@ def test_line_structure_gives_the_careful_answer_byte_for_byte(model: handlers.S
     assert score_chunk(bare, model, with_id=False) == careful_chunk(bare, model, with_id=False)
 
 
+def test_a_few_bad_records_leave_the_other_blocks_of_a_mini_batch_columnar(
+    model: handlers.ServingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ml.batch, "BLOCK", 4096)  # about 55 lines a block
+    lines = clean_lines(model, 3000)
+    for i in (10, 1500, 2999):
+        lines[i] = ",".join([*lines[i].split(",")[:2], "abc", *lines[i].split(",")[3:]])
+    text = "\n".join(lines) + "\n"
+    starts = list(np.cumsum([block.count("\n") for block in ml.batch._blocks(text)])[:-1])
+    for i in starts:  # a category spelled like a feature opening a block, not the mini-batch: scored
+        lines[i] = ",".join([*lines[i].split(",")[:7], "age", *lines[i].split(",")[8:]])
+    text = "\n".join(lines) + "\n"
+    careful_lines = []
+
+    def counted(chunk: str, *args: object) -> tuple[bytes, int, int]:
+        careful_lines.append(chunk.count("\n"))
+        return careful_chunk(chunk, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ml.batch, "careful_chunk", counted)
+    answer, records, failed = score_chunk(text, model, with_id=True)
+    assert (answer, records, failed) == careful_chunk(text, model, with_id=True)
+    assert failed == 3 and len(careful_lines) == 3 and sum(careful_lines) < 200
+
+
 NUMBERS = ["12", "0.5", " 7 ", "+3", "-0", "1e2", "", "NA", "nan", "NaN", "NAN", "-nan", "nan(2)", "inf", "-1e999",
            "abc", "1_0", "0x1f", "\u0663", "\t4", "None", "null", " NA "]  # fmt: skip
 CATEGORIES = ["month-to-month", " yes ", "no", "", " ", "unknown", "missing", "NA", "age", "\u00e9", "fiber_optic"]
