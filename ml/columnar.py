@@ -25,7 +25,7 @@ import pyarrow.csv as pv
 
 from ml.scoring import Coded
 
-# Exactly the texts ml.batch reads as a missing number without calling to_batch (its _MISSING).
+# The texts ml.batch (and ml.payload) read as a missing number; pyarrow reads exactly these as null.
 MISSING_NUMBERS = ("", "nan", "NaN", "NA", "null", "None")
 _ID = "\x00id"  # a column name no feature can have
 # repr() of k / 1e6 for the probabilities Python writes in exponent form (k < 100), and of 1.0.
