@@ -1,15 +1,15 @@
-"""Column-at-a-time scoring of clean CSV mini-batches for ``ml.batch``; runs in the serving container and locally.
+"""Column-at-a-time scoring of clean CSV lines for ``ml.batch``; runs in the serving container and locally.
 
-``ml.batch`` reads every record with ``str.split`` and ``float``, one value at a time, so that
-a bad record gets its own reason and line. Nearly every mini-batch of a nightly file is clean,
+``ml.records`` reads every record with ``str.split`` and ``float``, one value at a time, so
+that a bad record gets its own reason and line. Nearly every line of a nightly file is clean,
 and for those pyarrow's CSV reader, a dictionary per categorical column and numpy formatting
-give the same answer lines at a fraction of the cost. ``answer_clean`` takes a mini-batch only
-when it can guarantee that: it returns None (and ``ml.batch`` scores the mini-batch record by
-record) on anything the careful path might read or answer differently: a quote, a carriage
-return, a byte order mark, an empty or blank record, a header-like first line, a wrong column
-count, a number pyarrow and ``float`` might not agree on (pyarrow refuses it, or it reads as
-inf or NaN from text other than the exact missing-value spellings), a model without a
-compiled scorer.
+give the same answer lines at a fraction of the cost. ``answer_clean`` takes a mini-batch (or
+a block of one) only when it can guarantee that: it returns None, and the lines are scored
+record by record, on anything the careful path might read or answer differently: a quote, a
+carriage return, a byte order mark, an empty or blank record, a header-like first line, a
+wrong column count, a number pyarrow and ``float`` might not agree on (pyarrow refuses it, or
+it reads as inf or NaN from text other than the exact missing-value spellings), a model
+without a compiled scorer.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _SPECIAL = pa.array([repr(k / 1e6) for k in range(100)] + ["1.0"])
 
 
 def answer_clean(text: str, model: Any, with_id: bool, header: bool = True) -> tuple[bytes, int] | None:
-    """(answer lines, records) for clean records, or None when they need ``ml.batch``'s careful path.
+    """(answer lines, records) for clean records, or None when they need the careful path (``ml.records``).
 
     ``header``: the first line opens a mini-batch, and the careful path would refuse it if it looks like a header.
     """
@@ -56,7 +56,7 @@ def answer_clean(text: str, model: Any, with_id: bool, header: bool = True) -> t
 
 
 def _header_like(text: str, names: Sequence[str], with_id: bool) -> bool:
-    """The careful path's header test on the first record (ml.batch.score_records, record 0)."""
+    """The careful path's header test on the first record (``ml.records.score_records``, record 0)."""
     first = text.partition("\n")[0]
     if with_id:
         first = first.partition(",")[2]
@@ -71,6 +71,7 @@ def _read(text: str, features: Any, with_id: bool) -> pa.Table | None:
         data = text.encode("utf-8")
         return pv.read_csv(
             io.BytesIO(data),
+            # One block for the whole text: a block must hold whole lines, and there is no header row.
             read_options=pv.ReadOptions(column_names=names, block_size=max(1 << 20, len(data) + 1)),
             # No quoting, no escapes, no empty lines skipped: the text has no quotes, so each line
             # splits at every comma, as str.split(",") does; an empty line is a column-count error.
