@@ -15,13 +15,14 @@ runs the same function over a file in mini-batches of at most ``--max-payload-mb
 off an ID column first and joining it back, as Transform's ``InputFilter``/``JoinSource``/
 ``OutputFilter`` do, so memory stays flat whatever the file's size; ``--workers`` processes score
 mini-batches side by side, as Transform sends ``MaxConcurrentTransforms`` of them at once.
+Each record is checked on its own (``ml.records``); blocks of records with nothing unusual in
+them are read column by column (``ml.columnar``), with the same bytes out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
 import os
 import sys
@@ -31,117 +32,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ml.payload import CSV, Batch, Features, PayloadError, media_type, to_batch
+from ml.columnar import answer_clean
+from ml.payload import CSV, PayloadError, media_type
+from ml.records import score_records
 
 ERRORS_ENV = "MLOPS_RECORD_ERRORS"
 INLINE = "inline"
-_UNSAFE = str.maketrans({",": ";", '"': "'", "\n": " ", "\r": " "})
 
 
 def inline_errors() -> bool:
     """Whether this container serves a batch job that wants record-level errors."""
     return os.environ.get(ERRORS_ENV) == INLINE
-
-
-def error_line(reason: str) -> str:
-    """The output line of a record that could not be scored: empty prediction, reason last."""
-    return ",," + reason.translate(_UNSAFE)
-
-
-def split_record(line: str) -> list[str] | None:
-    """The fields of one CSV line, or None if its quoting is broken (a record never spans lines)."""
-    if '"' not in line:
-        return line.split(",")
-    import csv
-
-    try:
-        rows = list(csv.reader([line], strict=True))
-    except csv.Error:
-        return None
-    return rows[0] if len(rows) == 1 else None
-
-
-# The texts ml.payload reads as missing numbers; any other text float() refuses goes to `to_batch`.
-_MISSING = dict.fromkeys(("", "nan", "NaN", "NA", "null", "None"), math.nan)
-
-
-def _numbers(column: Sequence[str], count: int) -> np.ndarray:
-    try:
-        return np.fromiter(map(float, column), dtype=float, count=count)
-    except ValueError:
-        missing = _MISSING.get
-        return np.fromiter((float(v) if missing(v) is None else math.nan for v in column), dtype=float, count=count)
-
-
-def fast_batch(rows: Sequence[Sequence[str]], features: Features) -> Batch:
-    """Columns of well-formed text rows; any doubt goes to ``to_batch``, whose checks and reasons are the endpoint's."""
-    columns = list(zip(*rows, strict=True))
-    parsed: dict[str, Any] = {}
-    for j, name in enumerate(features.numeric):
-        try:
-            values = _numbers(columns[j], len(rows))
-        except (ValueError, OverflowError):
-            return _checked(rows, features)
-        if np.isinf(values).any():
-            return _checked(rows, features)
-        parsed[name] = values
-    for j, name in enumerate(features.categorical, len(features.numeric)):
-        parsed[name] = [value.strip() or math.nan for value in columns[j]]
-    return Batch(parsed, len(rows))
-
-
-def _checked(rows: Sequence[Sequence[str]], features: Features) -> Batch:
-    try:
-        return to_batch(rows, features)
-    except (ValueError, OverflowError) as error:  # what the standard library raises on hostile values
-        raise PayloadError(400, f"malformed record: {error}") from None
-
-
-def score_records(records: Sequence[str], model: Any) -> list[str]:
-    """One output line (no newline) per record: ``probability,label,`` or ``,,reason``."""
-    features: Features = model.features
-    width, names = len(features.names), frozenset(features.names)
-    out = [""] * len(records)
-    rows: list[list[str]] = []
-    positions: list[int] = []
-    for i, record in enumerate(records):
-        record = record.rstrip("\r\n")
-        fields = record.split(",") if '"' not in record else split_record(record)
-        if fields is None:
-            out[i] = error_line("malformed CSV quoting")
-        elif not record.strip(", \t"):
-            out[i] = error_line("empty record")
-        elif i == 0 and not names.isdisjoint(field.strip() for field in fields):
-            out[i] = error_line("a header line: batch input has none, every line is a record (remove it)")
-        elif len(fields) != width:
-            out[i] = error_line(f"{len(fields)} columns, expected {width} ({', '.join(features.names)})")
-        else:
-            rows.append(fields)
-            positions.append(i)
-    _score(rows, positions, model, out)
-    return out
-
-
-def _score(rows: list[list[str]], positions: list[int], model: Any, out: list[str]) -> None:
-    """Score `rows` together; on a bad value, halve until the bad records stand alone with their reasons."""
-    if not rows:
-        return
-    try:
-        batch = fast_batch(rows, model.features)
-    except PayloadError as error:
-        if len(rows) == 1:
-            out[positions[0]] = error_line(error.reason.replace(" at row 1", ""))
-            return
-        middle = len(rows) // 2
-        _score(rows[:middle], positions[:middle], model, out)
-        _score(rows[middle:], positions[middle:], model, out)
-        return
-    probability = model.predict_proba(batch)[:, 1]
-    label = probability >= model.threshold
-    for position, p, y in zip(positions, probability.tolist(), label.tolist(), strict=True):
-        out[position] = f"{round(p, 6)},{int(y)},"
 
 
 def lines_of(text: str) -> list[str]:
@@ -161,8 +62,7 @@ def transform_records(model: Any, body: bytes | str, content_type: str | None, a
         text = bytes(body).decode(charset, errors="replace") if isinstance(body, bytes | bytearray) else body
     except LookupError:
         raise PayloadError(415, f"unsupported charset {charset!r}") from None
-    records = lines_of(text)
-    return ("".join(line + "\n" for line in score_records(records, model))).encode(), CSV
+    return score_chunk(text, model, with_id=False)[0], CSV
 
 
 def split_id(line: str) -> tuple[str, str]:
@@ -187,25 +87,59 @@ def _mini_batches(reader: Any, size: int) -> Iterator[str]:
         yield chunk if chunk.endswith("\n") else chunk + reader.readline()
 
 
-def score_chunk(text: str, model: Any, with_id: bool) -> tuple[str, int, int]:
-    """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked."""
+def score_chunk(text: str, model: Any, with_id: bool) -> tuple[bytes, int, int]:
+    """(answer lines, records, failed) for a chunk of input lines; IDs split off and joined back when asked.
+
+    A clean chunk is scored column by column (``ml.columnar``). Any other is cut into blocks of
+    lines, each scored by column if it is clean and record by record if not, so that a few bad
+    records in a nightly file do not send whole mini-batches down the slow path.
+    """
+    if len(text) <= BLOCK:
+        return _score_block(text, model, with_id, True)
+    clean = answer_clean(text, model, with_id)
+    if clean is not None:
+        return clean[0], clean[1], 0
+    parts = [_score_block(block, model, with_id, i == 0) for i, block in enumerate(_blocks(text))]
+    return b"".join(part[0] for part in parts), sum(part[1] for part in parts), sum(part[2] for part in parts)
+
+
+BLOCK = 128 * 1024  # characters: about 2,000 lines, where pyarrow's set-up is already small
+
+
+def _blocks(text: str) -> Iterator[str]:
+    """Whole lines (split at "\n" only, as ``lines_of`` splits), about BLOCK characters at a time."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + BLOCK)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _score_block(text: str, model: Any, with_id: bool, header: bool) -> tuple[bytes, int, int]:
+    clean = answer_clean(text, model, with_id, header)
+    return (clean[0], clean[1], 0) if clean is not None else careful_chunk(text, model, with_id, header)
+
+
+def careful_chunk(text: str, model: Any, with_id: bool, header: bool = True) -> tuple[bytes, int, int]:
+    """``score_chunk`` record by record: every bad record gets its own reason on its own line."""
     lines = lines_of(text)
     if with_id:
         quoted = any(line.startswith('"') for line in lines)
         pairs = [split_id(line) for line in lines] if quoted else [line.partition(",")[::2] for line in lines]
-        answers = score_records([rest for _, rest in pairs], model)
+        answers = score_records([rest for _, rest in pairs], model, header)
         failed = sum(1 for answer in answers if not answer.endswith(","))
         answers = [f"{pair[0]},{answer}" for pair, answer in zip(pairs, answers, strict=True)]
     else:
-        answers = score_records(lines, model)
+        answers = score_records(lines, model, header)
         failed = sum(1 for answer in answers if not answer.endswith(","))
-    return "\n".join(answers) + "\n" if answers else "", len(answers), failed
+    return ("\n".join(answers) + "\n").encode() if answers else b"", len(answers), failed
 
 
 _worker_model: list[Any] = []  # the model a forked worker inherits
 
 
-def _score_in_worker(text: str, with_id: bool) -> tuple[str, int, int]:
+def _score_in_worker(text: str, with_id: bool) -> tuple[bytes, int, int]:
     return score_chunk(text, _worker_model[0], with_id)
 
 
@@ -222,7 +156,7 @@ def score_file(
     stats = {"records": 0, "failed": 0}
     reader = open(source, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115 (closed below)
     try:
-        with reader, open(target, "w", encoding="utf-8") as writer:
+        with reader, open(target, "wb") as writer:
             for chunk in _mini_batches(reader, max_payload_bytes):
                 args = (chunk, with_id)
                 pending.append(pool.apply_async(_score_in_worker, args) if pool else score_chunk(chunk, model, with_id))

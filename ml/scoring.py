@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,19 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-Columns = Mapping[str, Sequence[Any]] | pd.DataFrame
+
+@dataclass(frozen=True)
+class Coded:
+    """A categorical column as codes into its distinct values (what a dictionary encoding gives)."""
+
+    codes: np.ndarray
+    values: Sequence[Any]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+Columns = Mapping[str, Sequence[Any] | Coded] | pd.DataFrame
 
 
 class CompiledScorer:
@@ -52,9 +65,16 @@ class CompiledScorer:
         if self.numeric:
             out[:, : len(self.numeric)] = (out[:, : len(self.numeric)] - self.mean) / self.scale
         for name, offsets in zip(self.categorical, self.offsets, strict=True):
-            for i, value in enumerate(columns[name]):
+            column = columns[name]
+            # Unknown categories stay all-zero, like OneHotEncoder(handle_unknown="ignore").
+            if isinstance(column, Coded):  # a batch's column: each distinct value looked up once
+                found = np.fromiter((offsets.get(self._category(v), -1) for v in column.values), dtype=np.intp)
+                positions = found[column.codes]
+                known = np.flatnonzero(positions >= 0)
+                out[known, positions[known]] = 1.0
+                continue
+            for i, value in enumerate(column):  # a request's few rows: cheaper than any array set-up
                 position = offsets.get(self._category(value))
-                # Unknown categories stay all-zero, like OneHotEncoder(handle_unknown="ignore").
                 if position is not None:
                     out[i, position] = 1.0
         return out
@@ -99,7 +119,14 @@ def compile_scorer(pipeline: Any) -> CompiledScorer | None:
         expected = pipeline.named_steps["preprocess"].transform(probe)
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
-    actual = scorer.transform(probe)
-    if actual.shape != expected.shape or not np.allclose(actual, expected, rtol=1e-12, atol=1e-12):
-        return None
+    # Both forms a categorical column arrives in (a request's list, a batch's codes) must match.
+    coded = {name: Coded(*_factorize(probe[name])) if name in scorer.categorical else probe[name] for name in probe}
+    for actual in (scorer.transform(probe), scorer.transform(coded)):
+        if actual.shape != expected.shape or not np.allclose(actual, expected, rtol=1e-12, atol=1e-12):
+            return None
     return scorer
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return codes, list(distinct)

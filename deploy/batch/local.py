@@ -99,6 +99,10 @@ class LocalBatch(BatchBackend):
         if job.id_column:
             cmd.append("--with-id")
         env = {
+            # The worker processes are the parallelism: a BLAS or OpenMP pool in each of them only
+            # spins on the cores the other workers need (twice the CPU seconds for the same rows).
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(self.workspace.root), os.environ.get("PYTHONPATH")])),
         }
