@@ -69,6 +69,8 @@ def replay(loop: LocalLoop, payloads: list[Payload] | None = None, rps: float = 
 
 def test_first_deploy_creates_the_endpoint(local_loop: LocalLoop, capsys: pytest.CaptureFixture[str]) -> None:
     local_loop.pin(1)
+    # Whatever an earlier test of the shared repository left running, start from no endpoint.
+    assert main(["teardown", "--env", "prod", "--yes"]) == 0
     assert main(["deploy", "--env", "prod"]) == 0
     assert "created endpoint 'churn-prod'" in capsys.readouterr().err
     cfg = local_loop.config()
