@@ -33,7 +33,7 @@ def test_a_group_runs_on_one_worker(pytester: pytest.Pytester, monkeypatch: pyte
     records = pytester.mkdir("records")
     monkeypatch.setenv("RECORD_DIR", str(records))
     pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_subprocess("-p", "xdist", "-n", "3", "--dist", "loadgroup", "-q")
+    result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "--dist", "loadgroup", "-q")
     result.assert_outcomes(passed=12)
     grouped = {(records / f"grouped-{n}").read_text() for n in range(6)}
     assert len(grouped) == 1, f"the group ran on workers {sorted(grouped)}"
