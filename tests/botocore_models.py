@@ -7,7 +7,8 @@ shares them between the clients of one session. Two services are the exception: 
 own handlers edit the S3 and S3 Control models in place when a client builds a request
 (`remove_bucket_from_url_paths_from_model`, `remove_accid_host_prefix_from_model`), and
 moto routes requests with a model it loads through the same loader, so those two get a
-fresh copy each time.
+fresh copy each time. Which services and versions the data folders hold is looked up once
+too: each new session's loader walked every folder of every service to find out.
 """
 
 from __future__ import annotations
@@ -36,5 +37,17 @@ def _load_file(self: botocore.loaders.JSONFileLoader, file_path: str) -> Any:
     return pickle.loads(_pickled[file_path])
 
 
+_listing = botocore.loaders.Loader.list_available_services
+_listed: dict[tuple[tuple[str, ...], str], list[str]] = {}
+
+
+def _list_available_services(self: botocore.loaders.Loader, type_name: str) -> list[str]:
+    key = (tuple(self.search_paths), type_name)
+    if key not in _listed:
+        _listed[key] = _listing(self, type_name)
+    return list(_listed[key])
+
+
 def pytest_configure() -> None:
     botocore.loaders.JSONFileLoader.load_file = _load_file  # type: ignore[method-assign]
+    botocore.loaders.Loader.list_available_services = _list_available_services  # type: ignore[method-assign]

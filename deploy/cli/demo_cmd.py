@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from deploy.cli.console import out
-from deploy.demo import run_demo
 from deploy.demo_repo import project_root
 from deploy.errors import ConfigError
 from deploy.workspace import Workspace
@@ -21,6 +20,9 @@ def demo(
     source = project_root(Workspace.discover().root)
     if source is None:
         raise ConfigError("run `mlops demo` inside the project (a folder holding config/pipeline.yaml and ml/)")
+    # Imported here: the demo's modules bring pandas, which no other command needs at start.
+    from deploy.demo import run_demo
+
     return run_demo(source, workdir.resolve() if workdir else None, keep, out)
 
 
