@@ -32,6 +32,7 @@ def test_free(n):
 def test_a_group_runs_on_one_worker(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     records = pytester.mkdir("records")
     monkeypatch.setenv("RECORD_DIR", str(records))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # xdist alone, named below: quicker workers
     pytester.makepyfile(test_suite=SUITE)
     result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "--dist", "loadgroup", "-q")
     result.assert_outcomes(passed=12)
