@@ -5,6 +5,8 @@ the model package's container (`ModelDataUrl`, `Environment`) is what the image 
 toolkit's `serve` downloads and `pip install`s the source dir, gunicorn (gevent) loads the
 image's `serving:main`, and the toolkit's Flask worker and transformer call `inference.py`.
 The payloads and statuses are those of the local server's tests: no client mistake is a 5xx.
+The same package also serves with the environment a Batch Transform job adds
+(`MLOPS_RECORD_ERRORS=inline`): a mini-batch gets one answer line per record, bad ones included.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
+from deploy.batch.transform import RECORD_ERRORS
 from deploy.sagemaker.registry import ModelRegistry
 from deploy.sagemaker.session import AwsSession
 from deploy.sagemaker.settings import Settings
@@ -73,19 +77,24 @@ def registered_container(run: PipelineRun, store: Store, network: dict[str, str]
 
 
 @pytest.fixture(scope="module")
-def endpoint(
-    pipeline_run: PipelineRun,
-    moto_s3: tuple[Store, dict[str, str]],
-    contract_venv: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Endpoint]:
+def served_model(
+    pipeline_run: PipelineRun, moto_s3: tuple[Store, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The container definition of the model package registered from the pipeline run."""
     pipeline_run.succeeded("train")
     store, network = moto_s3
-    tmp = tmp_path_factory.mktemp("serving")
-    model = registered_container(pipeline_run, store, network, tmp)
-    container, port = Container(contract_venv, tmp / "container"), free_port()
+    return registered_container(pipeline_run, store, network, tmp_path_factory.mktemp("registry"))
+
+
+@contextmanager
+def serving(
+    model: dict[str, Any], moto_s3: tuple[Store, dict[str, str]], venv: Path, root: Path, extra: dict[str, str]
+) -> Iterator[Endpoint]:
+    store, network = moto_s3
+    container, port = Container(venv, root / "container"), free_port()
     # No package index, as for an endpoint without internet access: the start must not need one.
-    process = start_serving(container, model, store, {**network, "PIP_NO_INDEX": "1"}, port)
+    process = start_serving(container, {**model, "Environment": {**model["Environment"], **extra}}, store,
+                            {**network, "PIP_NO_INDEX": "1"}, port)  # fmt: skip
     try:
         wait_until_ready(process, port, container.root / "serve.log")
         yield Endpoint(port, container.root / "serve.log")
@@ -96,6 +105,30 @@ def endpoint(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def endpoint(
+    served_model: dict[str, Any],
+    moto_s3: tuple[Store, dict[str, str]],
+    contract_venv: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Endpoint]:
+    with serving(served_model, moto_s3, contract_venv, tmp_path_factory.mktemp("serving"), {}) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def transform_container(
+    served_model: dict[str, Any],
+    moto_s3: tuple[Store, dict[str, str]],
+    contract_venv: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Endpoint]:
+    """The package served with the environment CreateTransformJob adds (`Environment` of the request)."""
+    root = tmp_path_factory.mktemp("transform")
+    with serving(served_model, moto_s3, contract_venv, root, RECORD_ERRORS) as started:
+        yield started
 
 
 def wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path, limit: float = 240) -> None:
@@ -162,3 +195,17 @@ def test_the_model_loads_without_version_warnings(endpoint: Endpoint) -> None:
 def test_unacceptable_accept_and_oversized_body_are_4xx(endpoint: Endpoint) -> None:
     assert invoke(endpoint.port, CSV_ROW, "text/csv", Accept="image/png")[0] == 406
     assert invoke(endpoint.port, b"1" * (MAX_PAYLOAD_BYTES + 1), "text/csv")[0] == 413
+
+
+def test_a_transform_mini_batch_gets_one_line_per_record_and_bad_ones_their_reason(
+    transform_container: Endpoint, endpoint: Endpoint
+) -> None:
+    bad = CSV_ROW.replace(str(ROW["monthly_charges"]), "abc", 1)
+    status, answer = invoke(transform_container.port, f"{CSV_ROW}\n{bad}\n{CSV_ROW}\n", "text/csv", Accept="text/csv")
+    assert status == 200, answer
+    lines = answer.decode().splitlines()
+    assert len(lines) == 3, lines  # Transform joins answer line i with input line i
+    status, realtime = invoke(endpoint.port, CSV_ROW, "text/csv", Accept="text/csv")
+    assert status == 200
+    assert lines[0] == lines[2] == realtime.decode().strip() + ","  # probability,label as the endpoint answers
+    assert lines[1].startswith(",,") and "monthly_charges" in lines[1] and "abc" in lines[1], lines[1]
