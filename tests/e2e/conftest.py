@@ -67,6 +67,12 @@ class LocalLoop:
     def process(self, env: str = "prod") -> EndpointProcess | None:
         return EndpointProcess.attach(self.workspace.endpoint_dir(env))
 
+    def stop_endpoints(self) -> None:
+        for env in ("staging", "prod"):
+            process = self.process(env)
+            if process is not None:
+                process.stop()
+
 
 def _scratch_repo(root: Path, time_scale: float) -> None:
     shutil.copytree(REPO / "config", root / "config")
@@ -107,10 +113,7 @@ def built_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
     try:
         yield loop
     finally:
-        for env in ("staging", "prod"):
-            process = loop.process(env)
-            if process is not None:
-                process.stop()
+        loop.stop_endpoints()
 
 
 @pytest.fixture

@@ -63,10 +63,7 @@ def serverless_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalL
         try:
             yield loop
         finally:
-            for env in ("staging", "prod"):
-                process = loop.process(env)
-                if process is not None:
-                    process.stop()
+            loop.stop_endpoints()
 
 
 def invoke(loop: LocalLoop) -> tuple[int, float]:
