@@ -91,21 +91,37 @@ def dimensions_of(alarm: dict[str, Any]) -> dict[str, str]:
     return {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
 
 
-class RollbackAlarms:
-    """The managed alarms of one endpoint: standing ones from git, and those of a deployment."""
+class ManagedAlarms:
+    """The metric alarms this tool manages for one endpoint in one CloudWatch namespace."""
+
+    namespace = NAMESPACE
 
     def __init__(self, cloudwatch: Any, env: str, cfg: EnvironmentConfig) -> None:
         self.cloudwatch = cloudwatch
         self.env = env
         self.cfg = cfg
         self.endpoint = cfg.endpoint.name
-        self.deployment: list[str] = []  # names of the alarms judging the update under way
 
     def managed(self) -> list[dict[str, Any]]:
         """Every metric alarm this tool manages for the endpoint, as CloudWatch describes it."""
         paginator = self.cloudwatch.get_paginator("describe_alarms")
         alarms = [a for page in paginator.paginate(AlarmTypes=["MetricAlarm"]) for a in page.get("MetricAlarms", [])]
         return [a for a in alarms if self._ours(a)]
+
+    def _ours(self, alarm: dict[str, Any]) -> bool:
+        return (
+            alarm.get("Namespace") == self.namespace
+            and dimensions_of(alarm).get("EndpointName") == self.endpoint
+            and str(alarm.get("AlarmDescription", "")).startswith(f"{MARKER} {self.endpoint}:")
+        )
+
+
+class RollbackAlarms(ManagedAlarms):
+    """The managed alarms of one endpoint: standing ones from git, and those of a deployment."""
+
+    def __init__(self, cloudwatch: Any, env: str, cfg: EnvironmentConfig) -> None:
+        super().__init__(cloudwatch, env, cfg)
+        self.deployment: list[str] = []  # names of the alarms judging the update under way
 
     def read(self) -> list[dict[str, Any]]:
         """The live standing alarms in `AlarmConfig.model_dump()` shape, in the order git lists them."""
@@ -173,10 +189,3 @@ class RollbackAlarms:
             Statistics=["Sum"],
         )
         return sum(point.get("Sum", 0.0) for point in answer.get("Datapoints", []))
-
-    def _ours(self, alarm: dict[str, Any]) -> bool:
-        return (
-            alarm.get("Namespace") == NAMESPACE
-            and dimensions_of(alarm).get("EndpointName") == self.endpoint
-            and str(alarm.get("AlarmDescription", "")).startswith(f"{MARKER} {self.endpoint}:")
-        )

@@ -18,8 +18,7 @@ import os
 from typing import Any
 
 from deploy.config.monitoring import MONITOR_METRICS, MonitorAlarm
-from deploy.config.schema import EnvironmentConfig
-from deploy.sagemaker.alarms import MARKER, dimensions_of
+from deploy.sagemaker.alarms import MARKER, ManagedAlarms, dimensions_of
 from deploy.sagemaker.monitor_metrics import NAMESPACE
 
 TOPIC_VARIABLE = "MLOPS_ALERTS_TOPIC_ARN"
@@ -75,20 +74,10 @@ def alarm_fields(alarm: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class MonitorAlarms:
-    """The managed monitoring alarms of one endpoint."""
+class MonitorAlarms(ManagedAlarms):
+    """The managed monitoring alarms of one endpoint (in MLOps/Monitor)."""
 
-    def __init__(self, cloudwatch: Any, env: str, cfg: EnvironmentConfig) -> None:
-        self.cloudwatch = cloudwatch
-        self.env = env
-        self.cfg = cfg
-        self.endpoint = cfg.endpoint.name
-
-    def managed(self) -> list[dict[str, Any]]:
-        """Every metric alarm in MLOps/Monitor this tool manages for the endpoint."""
-        paginator = self.cloudwatch.get_paginator("describe_alarms")
-        pages = paginator.paginate(AlarmTypes=["MetricAlarm"])
-        return [a for page in pages for a in page.get("MetricAlarms", []) if self._ours(a)]
+    namespace = NAMESPACE
 
     def read(self) -> list[dict[str, Any]]:
         """The live monitoring alarms in `MonitorAlarm.model_dump()` shape, in the order git lists them."""
@@ -105,10 +94,3 @@ class MonitorAlarms:
         if stale:
             self.cloudwatch.delete_alarms(AlarmNames=stale)
         return stale
-
-    def _ours(self, alarm: dict[str, Any]) -> bool:
-        return (
-            alarm.get("Namespace") == NAMESPACE
-            and dimensions_of(alarm).get("EndpointName") == self.endpoint
-            and str(alarm.get("AlarmDescription", "")).startswith(f"{MARKER} {self.endpoint}:")
-        )
