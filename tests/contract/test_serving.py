@@ -35,7 +35,7 @@ from tests.aws_account import use_fake_account
 from tests.contract.conftest import BUCKET, REGION, REPO, ROLE_ARN, PipelineRun
 from tests.contract.jobs import Store, start_serving
 from tests.contract.sandbox import Container
-from tests.e2e.test_endpoint_server import BAD, CSV_ROW, ROW
+from tests.e2e.test_endpoint_server import ACCEPTED, BAD, CSV_ROW, ROW
 
 # One worker runs them all: they share the session's pipeline run through the image's environment.
 pytestmark = pytest.mark.xdist_group("contract")
@@ -161,15 +161,7 @@ def invoke(port: int, body: bytes | str, content_type: str, **headers: str) -> t
 
 
 def test_every_accepted_payload_is_answered(endpoint: Endpoint) -> None:
-    header = ",".join(ROW)
-    cases = [
-        (CSV_ROW, "text/csv", 1),
-        ("\n".join([CSV_ROW] * 5), "text/csv", 5),
-        (f"{header}\n{CSV_ROW}\n{CSV_ROW}", "text/csv; charset=utf-8", 2),
-        (json.dumps({"instances": [ROW, ROW, ROW]}), "application/json", 3),
-        (json.dumps(ROW), "application/json", 1),
-    ]
-    for body, content_type, rows in cases:
+    for body, content_type, rows in ACCEPTED:
         status, answer = invoke(endpoint.port, body, content_type)
         assert status == 200, answer
         predictions = json.loads(answer)["predictions"]

@@ -29,6 +29,14 @@ ROW = {
     "internet_service": "fiber_optic", "paperless_billing": "yes",
 }  # fmt: skip
 CSV_ROW = ",".join(str(v) for v in ROW.values())
+# (body, content type, rows answered): every request shape the endpoint accepts, here and in the image.
+ACCEPTED = [
+    (CSV_ROW, "text/csv", 1),
+    ("\n".join([CSV_ROW] * 5), "text/csv", 5),
+    (f"{','.join(ROW)}\n{CSV_ROW}\n{CSV_ROW}", "text/csv; charset=utf-8", 2),
+    (json.dumps({"instances": [ROW, ROW, ROW]}), "application/json", 3),
+    (json.dumps(ROW), "application/json", 1),
+]
 
 
 def free_port() -> int:
@@ -103,15 +111,7 @@ def raw(process: EndpointProcess, request: bytes) -> bytes:
 
 def test_ping_and_every_accepted_payload(blue_only: EndpointProcess) -> None:
     assert call(blue_only, "GET", "/ping")[0] == 200
-    header = ",".join(ROW)
-    cases = [
-        (CSV_ROW, "text/csv", 1),
-        ("\n".join([CSV_ROW] * 5), "text/csv", 5),
-        (f"{header}\n{CSV_ROW}\n{CSV_ROW}", "text/csv; charset=utf-8", 2),
-        (json.dumps({"instances": [ROW, ROW, ROW]}), "application/json", 3),
-        (json.dumps(ROW), "application/json", 1),
-    ]
-    for body, content_type, rows in cases:
+    for body, content_type, rows in ACCEPTED:
         status, answer, headers = invoke(blue_only, body, content_type)
         assert status == 200, answer
         assert headers["x-amzn-invoked-production-variant"] == "blue"
