@@ -16,7 +16,6 @@ what else the machine runs; CPU seconds (of every process of each path) show the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -28,17 +27,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from measured import measured
+
 REPO = Path(__file__).resolve().parents[2]
 LOAD = ""
-WRAPPER = """
-import json, resource, subprocess, sys, time
-started = time.monotonic()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.monotonic() - started
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"code": done.returncode, "wall": wall, "peak_mib": usage.ru_maxrss / 1024,
-                  "cpu": usage.ru_utime + usage.ru_stime, "err": done.stderr[-2000:]}))
-"""
 
 
 def free_port() -> int:
@@ -77,11 +69,7 @@ def prepare(base: Path, rows: int) -> tuple[Path, Path, int]:
 def run_batch(root: Path, source: Path, target: Path) -> dict:
     args = ["env", f"MLOPS_ROOT={root}", f"PYTHONPATH={REPO}", sys.executable, "-m", "deploy", "batch", "--env",
             "prod", "--input", str(source), "--output", str(target), "--id-column", "customer_id"]  # fmt: skip
-    result = json.loads(subprocess.run([sys.executable, "-c", WRAPPER, *args], capture_output=True, text=True,
-                                       check=True).stdout)  # fmt: skip
-    if result["code"] != 0:
-        raise SystemExit(f"mlops batch failed:\n{result['err']}")
-    return result
+    return measured(args, "mlops batch")
 
 
 def tree_cpu_seconds(pid: int) -> float:

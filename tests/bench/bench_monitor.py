@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -25,6 +24,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from measured import measured  # noqa: E402
+
 from deploy.local.data_capture import capture_key, capture_record  # noqa: E402
 from ml.artifact import load_model, pack_archive  # noqa: E402
 from ml.baseline import baseline  # noqa: E402
@@ -33,14 +34,6 @@ from ml.preprocess import preprocess  # noqa: E402
 from ml.schema import DEFAULT_SCHEMA  # noqa: E402
 from ml.train import train  # noqa: E402
 
-WRAPPER = """
-import json, resource, subprocess, sys, time
-started = time.monotonic()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.monotonic() - started
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"code": done.returncode, "wall": wall, "peak_mib": peak_kib / 1024, "err": done.stderr[-2000:]}))
-"""
 FILE_ROWS = 50_000  # capture files of this many records, like an hour's file on a busy endpoint
 
 
@@ -79,10 +72,7 @@ def run_once(root: Path, base: Path, rows: int, per_request: int) -> dict:
     step = [sys.executable, "-m", "ml.monitor", "--baseline-dir", str(base), "--data", str(folder)]
     step += ["--output-dir", str(root / f"out-{rows}")]
     env = ["env", f"PYTHONPATH={REPO}", f"SM_OUTPUT_DIR={root / 'sm-output'}"]
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, *env, *step], capture_output=True, text=True, check=True)
-    result = json.loads(proc.stdout)
-    if result["code"] != 0:
-        raise SystemExit(f"monitor failed at {rows} rows:\n{result['err']}")
+    result = measured([*env, *step], f"monitor at {rows} rows")
     verdict = json.loads((root / f"out-{rows}" / "monitor_result.json").read_text())
     result["status"] = verdict["status"]
     return result

@@ -17,20 +17,13 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from measured import measured
+
 REPO = Path(__file__).resolve().parents[2]
-WRAPPER = """
-import json, resource, subprocess, sys, time
-started = time.monotonic()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.monotonic() - started
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"code": done.returncode, "wall": wall, "peak_mib": peak_kib / 1024, "err": done.stderr[-2000:]}))
-"""
 
 
 def scratch_repo(base: Path) -> Path:
@@ -45,12 +38,7 @@ def run_once(rows: int) -> dict:
         root = scratch_repo(Path(tmp))
         mlops = [sys.executable, "-m", "deploy", "pipeline", "run", "--rows", str(rows), "--json"]
         env_prefix = ["env", f"MLOPS_ROOT={root}", f"PYTHONPATH={REPO}"]
-        proc = subprocess.run(
-            [sys.executable, "-c", WRAPPER, *env_prefix, *mlops], capture_output=True, text=True, check=True
-        )
-        result = json.loads(proc.stdout)
-        if result["code"] != 0:
-            raise SystemExit(f"pipeline failed at {rows} rows:\n{result['err']}")
+        result = measured([*env_prefix, *mlops], f"pipeline at {rows} rows")
         db = root / ".mlops" / "registry.db"
         lineage = json.loads(sqlite3.connect(db).execute("SELECT lineage FROM model_versions").fetchone()[0])
         result["steps"] = lineage["step_seconds"]
