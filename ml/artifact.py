@@ -17,6 +17,8 @@ from typing import Any
 
 import joblib
 
+from ml.contract import write_json
+
 MODEL_FILE = "model.joblib"
 INFO_FILE = "model_info.json"
 ARCHIVE_FILE = "model.tar.gz"
@@ -29,7 +31,7 @@ class ArtifactError(Exception):
 def save_model(estimator: Any, info: dict[str, Any], model_dir: Path) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(estimator, model_dir / MODEL_FILE)
-    (model_dir / INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(model_dir / INFO_FILE, info)
 
 
 def load_model(model_dir: Path) -> tuple[Any, dict[str, Any]]:

@@ -16,7 +16,6 @@ CLI: ``python -m ml.baseline --train-dir DIR --test-dir DIR --model-dir DIR --sc
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ml.artifact import extract_archive, find_archive, load_model
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step, write_json
 from ml.dataset import load_table
 from ml.profile import STRING, completeness, feature_statistics, numeric_profile
 from ml.schema import Schema, load_schema
@@ -120,7 +119,7 @@ def baseline(train_dir: Path, test_dir: Path, model_dir: Path, schema_path: Path
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, document in ((STATISTICS_FILE, stats), (CONSTRAINTS_FILE, constraints(stats, schema))):
-        (output_dir / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_json(output_dir / name, document)
     print(
         f"baseline: profiled {len(train)} training rows and {len(test)} test scores "
         f"(positive rate {stats['prediction']['positive_rate']}) into {output_dir}"

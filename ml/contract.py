@@ -14,6 +14,7 @@ anything else. Data errors are the user's to fix, so they get no traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -76,6 +77,11 @@ def training_paths(env: Mapping[str, str] | None = None) -> TrainingPaths:
         output_data_dir=Path(values.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")),
         output_dir=output_dir(values),
     )
+
+
+def write_json(path: Path, document: object) -> None:
+    """A step's JSON output as every step writes it: indented, keys sorted, one final newline, UTF-8."""
+    Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def one_line(text: str) -> str:

@@ -14,7 +14,6 @@ CLI: ``python -m ml.model_quality --data DIR --labels FILE --output-dir DIR [--t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ml.capture import EVENT_ID, INFERENCE_ID, ROW, SCORE, read_capture
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step, write_json
 from ml.dataset import load_table
 from ml.evaluate import binary_metrics
 
@@ -72,7 +71,7 @@ def model_quality(data: Path, labels_path: Path, output_dir: Path, threshold: fl
     }
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / RESULT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(output_dir / RESULT_FILE, report)
     print(f"model_quality: {len(joined)} of {len(labels)} labels joined by {key}")
     return report
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ml.capture import META, SCORE, TIME, Capture, read_capture
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step, write_json
 from ml.dataset import TABLE_SUFFIXES, load_table
 from ml.drift import categorical_drift, numeric_drift, rate_rise
 from ml.profile import STRING, as_numbers, as_text, category_counts, feature_statistics
@@ -205,7 +205,7 @@ def run_monitor(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, document in ((RESULT_FILE, result), (VIOLATIONS_FILE, violations), ("statistics.json", current)):
-        (output_dir / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_json(output_dir / name, document)
     print(f"monitor: {result['volume']['rows']} rows, status {result['status']}, drift in {result['drifted_features']}")
     return result
 

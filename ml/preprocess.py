@@ -14,7 +14,6 @@ CLI: ``python -m ml.preprocess --input-dir DIR --schema FILE --output-dir DIR
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, UsageError, run_step
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, UsageError, run_step, write_json
 from ml.dataset import find_table, load_table
 from ml.schema import Schema, load_schema, validate
 
@@ -96,8 +95,7 @@ def preprocess(
         (output_dir / name).mkdir(parents=True, exist_ok=True)
         part.to_csv(output_dir / name / f"{name}.csv", index=False)
     (output_dir / "report").mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
-    (output_dir / "report" / "data_report.json").write_text(text, encoding="utf-8")
+    write_json(output_dir / "report" / "data_report.json", report)
     for name in SPLITS:
         print(f"preprocess: wrote {report['rows'][name]} rows to {output_dir / name / f'{name}.csv'}")
     return report
