@@ -137,7 +137,7 @@ async def serve(sock: socket.socket, worker: Worker, lifeline_fd: int | None) ->
 def run_worker(index: int, sock: socket.socket, state_dir: Path, endpoint_name: str, limits: cl.Limits,
                lifeline_fd: int | None = None) -> int:  # fmt: skip
     """The body of a forked worker process; returns its exit code."""
-    import ml.inference as handlers  # scikit-learn is imported here, in the worker, never in deploy/
+    import ml.inference as handlers  # already loaded: the supervisor imported it before forking us
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which drains us
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # model processes are reaped by the kernel

@@ -6,7 +6,7 @@ The supervisor first takes `server.lock` (an flock every process it forks inheri
 is held exactly as long as anything of this server runs: that is how the control plane tells a
 running server from a stale pid file). It binds one SO_REUSEPORT socket per worker on 127.0.0.1
 (so the kernel spreads connections evenly and a busy port fails here, before anything forks),
-forks the workers, restarts one that dies, and on SIGTERM or SIGINT closes the sockets, lets
+imports the inference handlers once (the workers inherit them), forks the workers, restarts one that dies, and on SIGTERM or SIGINT closes the sockets, lets
 the workers drain and exits. Workers die with the supervisor, even after SIGKILL
 (`deploy.local.lifeline`). It writes `server.pid`, and `server.json` once every worker serves,
 then writes the same document as one line to `--ready-fd`, the pipe its starter waits on: a
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import importlib
 import json
 import logging
 import os
@@ -103,6 +104,8 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        if not preload_handlers():
+            return 1
         for index in range(len(self.sockets)):
             self.spawn(index)
         if not self._await_ready() or not self._announce():
@@ -196,6 +199,20 @@ def take_lock(state_dir: Path) -> int | None:
                 os.close(fd)
                 return None
             time.sleep(0.01)
+
+
+def preload_handlers() -> bool:
+    """Import the inference handlers, and scikit-learn with them, once before the workers fork.
+
+    Every worker (and every model process a worker forks) then starts with them loaded: a start
+    or a worker's restart costs one import instead of one per worker, and the pages are shared.
+    """
+    try:
+        importlib.import_module("ml.inference")
+    except Exception:
+        log.exception("supervisor: cannot import the inference handlers (ml.inference)")
+        return False
+    return True
 
 
 def _prepare_state(state_dir: Path) -> None:
