@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The workers already fill every core (scripts/test.sh runs two per core): BLAS and OpenMP pools in
+# each worker and in every job or server a test starts would only oversubscribe them, and their
+# idle threads spin. Set before anything imports numpy; the processes tests start inherit it.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 # Every boto3 request any test makes is checked against the full service model.
 pytest_plugins = ["tests.aws_validation", "tests.botocore_models", "pytester"]
 
