@@ -15,6 +15,9 @@ from deploy.batch.transform import TransformJobs
 from deploy.bootstrap import template as cfn
 from deploy.bootstrap.roles import Role
 from deploy.bootstrap.template import Target
+from deploy.config import load_pipeline
+from deploy.pipeline.data import generate_builtin
+from deploy.workspace import Workspace
 from tests.aws_account import use_fake_account
 
 from .actions import Naming, Need
@@ -40,6 +43,7 @@ def fresh_world(target: Target, outputs: dict[str, str]) -> Iterator[World]:
         shutil.copytree(REPO / "ml", root / "ml", ignore=shutil.ignore_patterns("__pycache__"))
         config = root / "config" / "pipeline.yaml"
         config.write_text(config.read_text().replace("\nsagemaker:\n", "\nsagemaker:\n  poll_seconds: 0.01\n"))
+        _seed_sample_data(root)
         monkeypatch.setenv("MLOPS_ROOT", str(root))
         monkeypatch.chdir(root)
         use_fake_account(monkeypatch, tmp_path, target.region)
@@ -52,6 +56,20 @@ def fresh_world(target: Target, outputs: dict[str, str]) -> Iterator[World]:
             # `mlops batch` reads the world's clock, so a job can run for hours between two polls.
             monkeypatch.setitem(TransformJobs.__init__.__kwdefaults__, "clock", world.clock)
             yield world
+
+
+@cache
+def _sample_data() -> Path:
+    """The configured builtin sample, generated once per process (generating it makes no AWS call)."""
+    data = load_pipeline(REPO / "config").data
+    return generate_builtin(Path(tempfile.mkdtemp(prefix="iam-data-")), data.rows, data.seed)
+
+
+def _seed_sample_data(root: Path) -> None:
+    """Put the sample where `mlops pipeline run` caches it, as a second run in the same checkout finds it."""
+    cache = Workspace(root).data_cache
+    cache.mkdir(parents=True)
+    shutil.copy2(_sample_data(), cache / _sample_data().name)
 
 
 def job_needs(job: Job, target: Target, outputs: dict[str, str]) -> tuple[list[Need], list[str]]:
