@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap-venv.sh
 ensure_venv dev
 export PATH="$PWD/.venv/bin:$PATH"
+# The suite starts hundreds of Python processes (workers, jobs, servers, CLI runs) importing the
+# same modules: let them cache compiled bytecode, and pytest its rewritten test modules, in the
+# git-ignored __pycache__ folders even where the shell turned that off.
+unset PYTHONDONTWRITEBYTECODE
 
 echo "== ruff"
 ruff check .
