@@ -13,6 +13,7 @@ naming the file.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,24 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+@functools.lru_cache(maxsize=32)
+def round_trip(text: str) -> Any:
+    """ruamel's round-trip document of `text`, parsed once per distinct text; read it, never change it.
+
+    A command reads the same few files several times (plan, deploy and smoke each load the
+    environment, a promotion reads and re-reads each file it rewrites), and round-trip parsing
+    is most of what reading a file costs. Errors are raised afresh each time, never cached.
+    """
+    return YAML(typ="rt").load(text)
+
+
 def parse_yaml(path: Path, text: str) -> Any:
-    """The round-trip document of `text`, read from `path` (keeps line numbers); ConfigError naming the file."""
+    """The round-trip document of `text`, read from `path` (keeps line numbers); ConfigError naming the file.
+
+    The document is shared by every caller that parses the same text: read it, never change it.
+    """
     try:
-        return YAML(typ="rt").load(text)
+        return round_trip(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -88,15 +88,15 @@ def validate(model: type[BaseModel], data: Any) -> Any:
 
 
 # A command reads the same few files several times (plan, deploy and smoke each load the
-# environment): each distinct text is parsed and validated once per process. The key is the
-# file's text, so an edited file is read again; callers get their own copy to change.
-_VALIDATED: OrderedDict[tuple[str, type[BaseModel], str], BaseModel] = OrderedDict()
+# environment): each distinct text is validated once per process. The key is the file's text
+# (the schema reads nothing else), so an edited file is read again; callers get their own copy.
+_VALIDATED: OrderedDict[tuple[type[BaseModel], str], BaseModel] = OrderedDict()
 _KEEP = 32
 
 
 def _load(path: Path, model: type[BaseModel]) -> Any:
     text = read_text(path)
-    key = (str(path), model, text)
+    key = (model, text)
     if key not in _VALIDATED:
         document = parse_yaml(path, text)
         found = problems(path, document, model)

@@ -6,11 +6,12 @@ The supervisor first takes `server.lock` (an flock every process it forks inheri
 is held exactly as long as anything of this server runs: that is how the control plane tells a
 running server from a stale pid file). It binds one SO_REUSEPORT socket per worker on 127.0.0.1
 (so the kernel spreads connections evenly and a busy port fails here, before anything forks),
-imports the inference handlers once (the workers inherit them), forks the workers, restarts one that dies, and on SIGTERM or SIGINT closes the sockets, lets
-the workers drain and exits. Workers die with the supervisor, even after SIGKILL
-(`deploy.local.lifeline`). It writes `server.pid`, and `server.json` once every worker serves,
-then writes the same document as one line to `--ready-fd`, the pipe its starter waits on: a
-readiness handshake that cannot be misread, and if nobody reads it any more the server stops.
+imports the inference handlers once (the workers inherit them), forks the workers, restarts
+one that dies, and on SIGTERM or SIGINT closes the sockets, lets the workers drain and exits.
+Workers die with the supervisor, even after SIGKILL (`deploy.local.lifeline`). It writes
+`server.pid`, and `server.json` once every worker serves, then writes the same document as one
+line to `--ready-fd`, the pipe its starter waits on: a readiness handshake that cannot be
+misread, and if nobody reads it any more the server stops.
 Workers follow `routing.json` and count per-variant metrics in `metrics/`; see
 `deploy.local.http_worker`. Everything is logged to `<state-dir>/server.log`.
 """

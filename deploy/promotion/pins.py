@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from deploy.config.document import round_trip
 from deploy.config.loader import environment_names, problems
 from deploy.config.schema import EnvironmentConfig, ModelPin
 from deploy.errors import ConfigError
@@ -110,8 +111,9 @@ def _rewrite_model(doc: CommentedMap, lines: list[str], values: dict[str, str], 
 
 
 def _parse(text: str, path: Path) -> CommentedMap:
+    """The round-trip document of an environment file (shared per text: read it, never change it)."""
     try:
-        doc = YAML(typ="rt").load(text)
+        doc = round_trip(text)
     except YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
     if doc is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -120,11 +121,16 @@ def test_a_file_read_again_is_parsed_once_an_edit_is_seen_and_each_caller_has_it
     parse = loader.parse_yaml
     monkeypatch.setattr(loader, "parse_yaml", lambda path, text: parsed.append(path) or parse(path, text))
     config_dir = repo_copy / "config"
+    path = config_dir / "prod.yaml"
+    path.write_text(f"# {repo_copy}\n{path.read_text()}")  # a text no other test of this process read
     first = load_environment(config_dir, "prod")
     first.endpoint.instance_count = 7  # a caller's change stays its own
     assert load_environment(config_dir, "prod").endpoint.instance_count == 2
     assert len(parsed) == 1
-    path = config_dir / "prod.yaml"
+    elsewhere = repo_copy.parent / "elsewhere"
+    shutil.copytree(config_dir, elsewhere)  # the same text in another folder is not parsed again
+    assert load_environment(elsewhere, "prod").endpoint.instance_count == 2
+    assert len(parsed) == 1
     path.write_text(path.read_text().replace("  instance_count: 2\n", "  instance_count: 3\n", 1))
     assert load_environment(config_dir, "prod").endpoint.instance_count == 3
     assert len(parsed) == 2
