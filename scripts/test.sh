@@ -32,7 +32,8 @@ contract_python=$(scripts/contract-venv.sh)
 export MLOPS_CONTRACT_VENV="$(cd "$(dirname "$contract_python")/.." && pwd)"
 # One run for unit, contract and end-to-end tests. Most end-to-end time is spent waiting on
 # servers, jobs and bakes, so there are two workers per core; tests that share an expensive
-# fixture (the IAM recordings, the local loop, the contract pipeline) share an xdist group.
+# fixture (the IAM recordings, the local loop, the contract pipeline) share an xdist group, and
+# the longest groups are handed out first (tests/conftest.py).
 workers=${MLOPS_TEST_WORKERS:-$(($(nproc) * 2))}
 echo "== pytest ($workers workers)"
-python -m pytest -n "$workers" --dist loadgroup "$@"
+python -m pytest -n "$workers" --dist loadgroup --no-loadscope-reorder "$@"

@@ -22,6 +22,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: runs real processes (jobs, servers) on this machine")
 
 
+# The longest work units (an xdist group, or a module), longest first, as measured on two cores.
+# xdist hands units out in collection order (scripts/test.sh passes --no-loadscope-reorder), so
+# these start side by side and the many short tests fill in around them. xdist's own order
+# (most tests first) could queue two long ones on one worker while the others sat idle at the end.
+LONGEST_FIRST = (
+    "local-loop",
+    "tests/e2e/test_demo.py",
+    "tests/e2e/test_monitor_local.py",
+    "iam-recordings",
+    "contract",
+    "tests/e2e/test_endpoint_server.py",
+    "tests/e2e/test_pipeline_local.py",
+    "tests/e2e/test_serverless_local.py",
+    "tests/unit/deploy/monitor/test_monitor_cli.py",
+    "tests/e2e/test_teardown_local.py",
+    "tests/e2e/test_openapi.py",
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
@@ -31,6 +50,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # A module fixture (a pipeline run, a server) is built once per worker that runs one
             # of the module's tests: keep those modules whole on one worker (--dist loadgroup).
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=_rank)  # stable: every module's tests stay together and in order
+
+
+def _rank(item: pytest.Item) -> int:
+    marker = item.get_closest_marker("xdist_group")
+    names = {item.nodeid.replace("\\", "/").split("::")[0]}
+    if marker is not None:
+        names.add(marker.args[0] if marker.args else marker.kwargs.get("name"))
+    return min((LONGEST_FIRST.index(n) for n in names if n in LONGEST_FIRST), default=len(LONGEST_FIRST))
 
 
 def _uses_a_module_fixture(item: pytest.Item) -> bool:

@@ -38,3 +38,15 @@ def test_a_group_runs_on_one_worker(pytester: pytest.Pytester, monkeypatch: pyte
     result.assert_outcomes(passed=12)
     grouped = {(records / f"grouped-{n}").read_text() for n in range(6)}
     assert len(grouped) == 1, f"the group ran on workers {sorted(grouped)}"
+
+
+def test_every_unit_named_longest_first_exists() -> None:
+    """A renamed module or group would silently lose its place at the front of the queue."""
+    import re
+
+    from tests.conftest import LONGEST_FIRST, REPO
+
+    named = re.compile(r'xdist_group\("([\w-]+)"\)')
+    groups = {m for f in (REPO / "tests").rglob("*.py") for m in named.findall(f.read_text())}
+    missing = [name for name in LONGEST_FIRST if not ((REPO / name).is_file() if "/" in name else name in groups)]
+    assert missing == []
