@@ -66,3 +66,30 @@ def test_missing_share_rise_is_one_sided() -> None:
 def test_empty_categorical_reference_column() -> None:
     verdict = categorical_drift({"a": 10}, pd.Series(["a"] * 5).value_counts().to_dict())
     assert verdict["p_value"] == 1.0 and not verdict["drift"]
+
+
+def test_the_distributions_agree_with_scipy_stats() -> None:
+    """The monitoring job reads its p-values and distances off scipy.special; scipy.stats is the reference."""
+    from scipy import stats
+    from scipy.spatial import distance
+
+    from ml.drift import chi2_independence_p, jensen_shannon, kolmogorov_sf, normal_sf
+
+    rng = np.random.default_rng(5)
+    for x in (0.0, 0.3, 0.8, 1.36, 2.5, 6.0):
+        assert kolmogorov_sf(x) == pytest.approx(stats.kstwobign.sf(x), rel=1e-12, abs=1e-300)
+    for z in (-np.inf, -3.0, -0.5, 0.0, 1.0, 4.0, 9.0, np.inf):
+        assert normal_sf(z) == pytest.approx(stats.norm.sf(z), rel=1e-12, abs=1e-300)
+    for shape in ((2, 2), (2, 3), (2, 11), (3, 4)):
+        table = rng.integers(1, 400, shape).astype(float)
+        assert chi2_independence_p(table) == pytest.approx(
+            stats.chi2_contingency(table, correction=False).pvalue, rel=1e-9, abs=1e-300
+        )
+        p, q = rng.random(shape[1]), rng.random(shape[1])
+        assert jensen_shannon(p, q) == pytest.approx(distance.jensenshannon(p, q), rel=1e-12)
+    assert chi2_independence_p(np.array([[3.0], [5.0]])) == stats.chi2_contingency([[3.0], [5.0]]).pvalue == 1.0
+    for empty in ([[0.0, 0.0], [1.0, 2.0]], [[0.0, 4.0], [0.0, 2.0]]):
+        with pytest.raises(ValueError, match="zero element"):
+            stats.chi2_contingency(empty, correction=False)
+        with pytest.raises(ValueError, match="zero element"):
+            chi2_independence_p(np.array(empty))
