@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.artifacts import pack_model_dir
 from deploy.cli.app import main
 from deploy.config import load_environment, load_pipeline
 from deploy.config.schema import EnvironmentConfig, ModelPin
@@ -93,6 +94,33 @@ def _register_faulty(loop: LocalLoop, source: ModelVersion, kind: str, folder: P
     uri, sha256 = registry.store_artifact(target)
     registry.register("churn-classifier", artifact_uri=uri, sha256=sha256, evaluation=source.evaluation,
                       lineage={**source.lineage, "fault": kind})  # fmt: skip
+
+
+def register_trained(loop: LocalLoop, rows: int = 400) -> ModelVersion:
+    """Train, evaluate and register a model in this process, as the pipeline's jobs would, and return it.
+
+    For tests of what follows a registration (serving, teardown): `mlops pipeline run` itself,
+    with its jobs as separate processes, is exercised by `test_pipeline_local.py` and the loop.
+    """
+    from ml.dataset import make_churn, write_table
+    from ml.evaluate import evaluate
+    from ml.schema import DEFAULT_SCHEMA as schema
+    from ml.train import train
+
+    work = loop.root.parent / f"trained-{rows}"
+    data = make_churn(rows, 42)
+    split = rows * 4 // 5
+    write_table(data.iloc[:split], work / "train" / "train.csv")
+    write_table(data.iloc[split:], work / "test" / "test.csv")
+    hyperparameters = {"algorithm": "logistic_regression", "C": "1.0"}
+    train(work / "train", work / "model", hyperparameters, schema.numeric_names, schema.categorical_names,
+          schema.label)  # fmt: skip
+    pack_model_dir(work / "model", work / "model.tar.gz")
+    evaluation = evaluate(work, work / "test", work / "evaluation")
+    registry = loop.backend().registry()
+    uri, sha256 = registry.store_artifact(work / "model.tar.gz")
+    return registry.register("churn-classifier", artifact_uri=uri, sha256=sha256, evaluation=evaluation,
+                             lineage={"hyperparameters": hyperparameters, "rows": rows})  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 
 from deploy.cli.app import main
 from deploy.local import routing_table as rt
-from tests.e2e.conftest import LocalLoop, _scratch_repo
+from tests.e2e.conftest import LocalLoop, _scratch_repo, register_trained
 
 INSTANCES = "  instance_type: ml.m5.large\n  instance_count: 1\n"
 SERVERLESS = "  serverless: {memory_size_mb: 1024, max_concurrency: 5}\n"
@@ -45,7 +45,7 @@ def wait_for(condition, timeout: float = 15.0) -> float:
 
 @pytest.fixture(scope="module")
 def serverless_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
-    """A scratch repository whose staging is serverless (idle after 1 s), with v1 trained and pinned."""
+    """A scratch repository whose staging is serverless (idle after 1 s), with v1 registered and pinned."""
     root = tmp_path_factory.mktemp("serverless") / "repo"
     _scratch_repo(root, 0.01)
     staging = root / "config" / "staging.yaml"
@@ -58,7 +58,7 @@ def serverless_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalL
     loop = LocalLoop(root)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLOPS_ROOT", str(root))
-        assert main(["pipeline", "run", "--rows", "400"]) == 0
+        register_trained(loop)
         loop.pin(1)
         try:
             yield loop

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deploy.cli.app import main
-from tests.e2e.conftest import LocalLoop, _scratch_repo
+from tests.e2e.conftest import LocalLoop, _scratch_repo, register_trained
 
 
 def port_is_free(port: int) -> bool:
@@ -23,7 +23,7 @@ def test_teardown_stops_the_server_and_removes_its_state(
     _scratch_repo(root, 0.005)
     monkeypatch.setenv("MLOPS_ROOT", str(root))
     loop = LocalLoop(root)
-    assert main(["pipeline", "run", "--rows", "400"]) == 0
+    register_trained(loop)
     loop.pin(1)
     assert main(["deploy", "--env", "staging"]) == 0
     port = loop.config("staging").local.port
