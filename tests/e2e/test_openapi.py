@@ -119,8 +119,16 @@ def test_error_answers_carry_the_documented_error_body(endpoint: str, body: byte
     assert rejected.value.status == status and rejected.value.reason == json.loads(answer)["error"]
 
 
-SCHEMA = schemathesis.openapi.from_path(DOCUMENT)
-SCHEMA.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.fixture(scope="module")
+def openapi_schema() -> schemathesis.BaseSchema:
+    schema = schemathesis.openapi.from_path(DOCUMENT)
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+    return schema
+
+
+# Loaded from a fixture, so the operations' tests (and the coverage phase's cases) are built
+# by the worker that runs this test, at run time, not by every worker while collecting.
+SCHEMA = schemathesis.pytest.from_fixture("openapi_schema")
 
 
 @SCHEMA.parametrize()
