@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The test command: sets up .venv with the dev tools, then lint, config checks, workflow and
-# template checks, and the pytest suite: unit, end to end, and the contract tests against the
-# scikit-learn 1.9-0 image's toolkits (run in .venv-contract, Python 3.12).
-# Arguments go to the last pytest.
+# The test command: sets up .venv with the dev tools, runs ruff, then the pytest suite: unit, end
+# to end, and the contract tests against the scikit-learn 1.9-0 image's toolkits (run in
+# .venv-contract, Python 3.12). The other checks run inside the suite, in parallel with the rest,
+# each as its own test: deptry (tests/unit/packaging/test_dependencies.py), `mlops config
+# validate` and `mlops config schema --check` (tests/unit/deploy/test_cli_inputs.py,
+# test_config_schema.py), zizmor and check-jsonschema (tests/unit/workflows/test_workflow_tools.py)
+# and cfn-lint (tests/unit/bootstrap/test_bootstrap_tools.py).
+# Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap-venv.sh
@@ -16,17 +20,6 @@ unset PYTHONDONTWRITEBYTECODE
 echo "== ruff"
 ruff check .
 ruff format --check ml deploy
-echo "== dependencies (every import of ml/ and deploy/ is a declared runtime dependency)"
-deptry .
-echo "== config"
-mlops config validate
-mlops config schema --check
-echo "== workflows and bootstrap template"
-zizmor --offline --quiet .github
-check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
-check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
-check-jsonschema --builtin-schema vendor.github-actions .github/actions/setup/action.yml
-cfn-lint deploy/bootstrap/bootstrap.yaml
 echo "== contract venv (the scikit-learn 1.9-0 image's packages and toolkits, Python 3.12)"
 contract_python=$(scripts/contract-venv.sh)
 export MLOPS_CONTRACT_VENV="$(cd "$(dirname "$contract_python")/.." && pwd)"

@@ -6,7 +6,7 @@ import workflow_gates as gates
 
 def run(name: str, *args: str, cwd):
     if gates.tool(name) is None:
-        pytest.skip(f"{name} is not installed (pip install -e '.[dev]')")
+        pytest.fail(f"{name} is not installed: a dev extra, as pytest is (pip install -e '.[dev]')", pytrace=False)
     return gates.run_tool(name, *args, cwd=cwd)
 
 
