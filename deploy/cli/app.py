@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from importlib import metadata
 
 import typer
 import typer.core
+import typer.main
 
 from deploy.cli.console import err, fail
 from deploy.errors import ExitCode, MlopsError
@@ -73,10 +75,22 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+@functools.cache
+def _command() -> _click.Command:
+    """The app as a click command, built once per process.
+
+    Building it inspects the signature of every command; a process that runs several commands
+    (a test suite, a script calling `main`) paid that again for each. Calling it is what
+    `app(...)` does, less typer's exception hook, which `pretty_exceptions_enable=False` makes
+    Python's own.
+    """
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and a distinct exit code."""
     try:
-        result = app(args=argv, prog_name="mlops", standalone_mode=False)
+        result = _command()(args=argv, prog_name="mlops", standalone_mode=False)
     except MlopsError as exc:
         fail(exc.message)
         for line in exc.details[1:]:
