@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from deploy.cli.app import main
-from deploy.demo_monitor import SHIFTED, customers, send
+from deploy.demo_monitor import ROWS_PER_REQUEST, SHIFTED, customers, send
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.errors import ExitCode
 from deploy.local.data_capture import FLUSH_SECONDS
@@ -40,17 +40,37 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
                 process.stop()
 
 
-def wave(loop: LocalLoop, seed: int, shifted: bool) -> str:
+def wave(loop: LocalLoop, seed: int, shifted: bool, captured_on: bool = True) -> str:
+    """Send one wave of customers; return when capture has written every answer (or, off, could have)."""
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    time.sleep(1)
-    assert send(loop.config().local.port, customers(seed, shifted)) == 0
-    time.sleep(FLUSH_SECONDS + 1.5)
+    time.sleep(1)  # `--since` counts whole seconds: the wave starts after `started`
+    before = len(captured(loop))
+    frame = customers(seed, shifted)
+    assert send(loop.config().local.port, frame) == 0
+    if captured_on:
+        await_captured(loop, before + -(-len(frame) // ROWS_PER_REQUEST))
+    else:
+        time.sleep(FLUSH_SECONDS + 1.5)  # nothing may arrive: wait out a whole flush interval
     return started
 
 
 def captured(loop: LocalLoop) -> list[dict]:
+    """Every record written so far; a line the writer has not finished is not one yet."""
     folder = loop.workspace.state / "capture" / "churn-prod"
-    return [json.loads(ln) for f in sorted(folder.rglob("*.jsonl")) for ln in f.read_text().splitlines()]
+    records = []
+    for file in sorted(folder.rglob("*.jsonl")):
+        lines = file.read_text().split("\n")
+        records += [json.loads(line) for line in lines[:-1] if line]  # the last is partial, or empty
+    return records
+
+
+def await_captured(loop: LocalLoop, count: int, timeout: float = FLUSH_SECONDS * 6) -> list[dict]:
+    """The records once there are `count` of them (capture writes every FLUSH_SECONDS)."""
+    deadline = time.monotonic() + timeout
+    while len(records := captured(loop)) < count:
+        assert time.monotonic() < deadline, f"{len(records)} of {count} records captured in {timeout:.0f} s"
+        time.sleep(0.2)
+    return records
 
 
 def test_answers_are_captured_in_sagemakers_format(loop: LocalLoop, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +116,7 @@ def test_turning_capture_off_is_applied_by_the_next_deploy(loop: LocalLoop, monk
     try:
         time.sleep(0.5)  # the workers check capture.json as often as the routing table
         before = len(captured(loop))
-        wave(loop, 13, shifted=False)
+        wave(loop, 13, shifted=False, captured_on=False)
         assert len(captured(loop)) == before
         assert Path(loop.workspace.endpoint_dir("prod") / "capture.json").is_file()
     finally:  # the module's other tests, in whatever order they run, expect capture on
@@ -116,7 +136,7 @@ def test_invoke_and_smoke_send_an_inference_id_that_capture_records(
     request.write_text("3,89.5,268.5,4,34,12.5,month-to-month,electronic_check,fiber_optic,yes\n")
     assert main(["invoke", "--env", "prod", "--file", str(request), "--inference-id", "order-4711"]) == 0
     assert main(["smoke", "--env", "prod"]) == 0
-    time.sleep(FLUSH_SECONDS + 1.5)
-    ids = [r["eventMetadata"].get("inferenceId") for r in captured(loop)[before:]]
+    requests = 1 + sum(loop.config().smoke.requests for _ in loop.config().smoke.payloads)
+    ids = [r["eventMetadata"].get("inferenceId") for r in await_captured(loop, before + requests)[before:]]
     assert "order-4711" in ids
     assert "smoke-one-row-json-1" in ids and f"smoke-one-row-json-{loop.config().smoke.requests}" in ids
