@@ -10,6 +10,7 @@ and names exactly those three features and the new category.
 from __future__ import annotations
 
 import http.client
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -32,8 +33,13 @@ SHIFTED = ("monthly_charges", "age", "payment_method")
 
 
 def enable_capture(text: str) -> str:
-    """config/prod.yaml with data capture on (the template ships it off)."""
-    return text.replace("  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true", 1)
+    """config/prod.yaml with data capture on (the template ships it off), for every request.
+
+    At the template's sampling share, which requests are kept is random, and so would be the
+    monitor's verdict on a few hundred rows: the demo judges the same rows on every run.
+    """
+    text = text.replace("  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true", 1)
+    return re.sub(r"(?m)^(    sampling_percentage:) \d+$", r"\1 100", text, count=1)
 
 
 def customers(seed: int, shifted: bool) -> pd.DataFrame:
@@ -71,12 +77,23 @@ def send(port: int, frame: pd.DataFrame) -> int:
     return failed
 
 
+def next_second() -> str:
+    """Wait for the next whole second and return it as `--since` reads it (whole seconds, UTC).
+
+    A window starting at the current second, truncated, would also hold what was sent earlier
+    in that second: the smoke test's repeated rows, say, which would skew a small sample.
+    """
+    now = time.time()
+    second = int(now) + 1
+    time.sleep(second - now)
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def wave(demo: Demo, title: str, seed: int, shifted: bool) -> str:
     """Send one wave of traffic to prod; returns when it started (the monitor's --since)."""
     cfg = load_environment(demo.repo / "config", "prod")
     demo.step(title)
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    time.sleep(1)  # the window starts strictly before this wave's first request
+    started = next_second()  # the window holds this wave's requests and none sent before it
     failed = send(cfg.local.port, customers(seed, shifted))
     requests = -(-ROWS // ROWS_PER_REQUEST)
     demo.console.print(f"sent {ROWS} customers in {requests} CSV requests to prod ({failed} not answered 200)")
@@ -86,7 +103,10 @@ def wave(demo: Demo, title: str, seed: int, shifted: bool) -> str:
 
 def round_monitor(demo: Demo) -> None:
     sh = demo.shell
-    demo.say("monitoring: prod captures a sample of its traffic; the monitor compares it with v2's training baseline")
+    demo.say(
+        "monitoring: prod captures its traffic (every request in the demo; config/prod.yaml keeps 20 %); "
+        "the monitor compares it with v2's training baseline"
+    )
     since = wave(demo, "Prod serves customers like the ones it was trained on", seed=101, shifted=False)
     demo.step("Monitor prod: this traffic against v2's baseline")
     demo.expect(sh.mlops("monitor", "--env", "prod", "--since", since), "monitor: no drift (exit 0)",

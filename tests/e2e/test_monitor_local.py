@@ -6,13 +6,12 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from deploy.cli.app import main
-from deploy.demo_monitor import ROWS_PER_REQUEST, SHIFTED, customers, send
+from deploy.demo_monitor import ROWS_PER_REQUEST, SHIFTED, customers, next_second, send
 from deploy.endpoints.reconcile import deploy_environment
 from deploy.errors import ExitCode
 from deploy.local.data_capture import FLUSH_SECONDS
@@ -42,8 +41,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
 
 def wave(loop: LocalLoop, seed: int, shifted: bool, captured_on: bool = True) -> str:
     """Send one wave of customers; return when capture has written every answer (or, off, could have)."""
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    time.sleep(1)  # `--since` counts whole seconds: the wave starts after `started`
+    started = next_second()  # `--since` counts whole seconds: the window holds this wave only
     before = len(captured(loop))
     frame = customers(seed, shifted)
     assert send(loop.config().local.port, frame) == 0

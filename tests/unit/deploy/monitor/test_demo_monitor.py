@@ -1,4 +1,4 @@
-"""The demo's monitoring round: capture turned on in one line, and shifts that move exactly three features."""
+"""The demo's monitoring round: capture turned on for every request, and shifts that move exactly three features."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from deploy.demo_monitor import SHIFTED, customers, enable_capture
 from tests.conftest import REPO
 
 
-def test_enable_capture_changes_only_that_line() -> None:
+def test_enable_capture_changes_only_those_lines() -> None:
     before = (REPO / "config" / "prod.yaml").read_text()
     after = enable_capture(before)
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
-    assert changed == [("    enabled: false", "    enabled: true")]
+    assert changed == [
+        ("    enabled: false", "    enabled: true"),
+        ("    sampling_percentage: 20", "    sampling_percentage: 100"),
+    ]
     assert "data_capture:\n    enabled: true" in after
 
 
