@@ -28,6 +28,7 @@ from tests.e2e.moto_server import BUCKET, REGION, ROLE_ARN
 REPO = Path(__file__).resolve().parents[2]
 # Bakes and alarm periods of the loop tests: canary 300 s → 1.5 s per step, alarm period 60 s → 0.3 s.
 LOOP_TIME_SCALE = 0.005
+TWO_RUNS = "after-two-runs"
 
 
 def free_port() -> int:
@@ -78,6 +79,11 @@ class LocalLoop:
 def _scratch_repo(root: Path, time_scale: float) -> None:
     shutil.copytree(REPO / "config", root / "config")
     shutil.copytree(REPO / "ml", root / "ml", ignore=shutil.ignore_patterns("__pycache__"))
+    _own_ports(root, time_scale)
+
+
+def _own_ports(root: Path, time_scale: float) -> None:
+    """Give the repository's environments free loopback ports (and the bake and alarm time scale)."""
     for env in ("staging", "prod"):
         path = root / "config" / f"{env}.yaml"
         text = re.sub(r"(?m)^(\s+port:\s*)\d+", lambda m: f"{m.group(1)}{free_port()}", path.read_text())
@@ -127,7 +133,8 @@ def register_trained(loop: LocalLoop, rows: int = 400) -> ModelVersion:
 def built_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
     """Two pipeline runs (v1, v2) and two faulty copies of v1 (v3 errors, v4 sleeps 150 ms); endpoints stopped after.
 
-    Built once per test process: the modules that use it share one xdist group.
+    Built once per test process: the modules that use it share one xdist group. The repository as
+    the two runs left it is kept beside it, for `copy_of_two_runs`.
     """
     root = tmp_path_factory.mktemp("loop") / "repo"
     _scratch_repo(root, LOOP_TIME_SCALE)
@@ -136,12 +143,23 @@ def built_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
         patch.setenv("MLOPS_ROOT", str(root))
         assert main(["pipeline", "run", "--rows", "1000"]) == 0
         assert main(["pipeline", "run", "--rows", "1000", "--set", "C=0.3"]) == 0
+        shutil.copytree(root, root.parent / TWO_RUNS)
         for kind in ("error", "slow"):
             _register_faulty(loop, loop.model(1), kind, root.parent)
     try:
         yield loop
     finally:
         loop.stop_endpoints()
+
+
+def copy_of_two_runs(loop: LocalLoop, target: Path) -> LocalLoop:
+    """A copy of `loop`'s repository as its two pipeline runs left it (v1 and v2 registered), on its own ports.
+
+    Its registry holds the runs' own records; their artifacts stay where the runs stored them.
+    """
+    shutil.copytree(loop.root.parent / TWO_RUNS, target)
+    _own_ports(target, LOOP_TIME_SCALE)
+    return LocalLoop(target)
 
 
 @pytest.fixture

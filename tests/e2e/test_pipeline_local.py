@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tarfile
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from deploy.config.schema import ModelPin
 from deploy.local.registry import SqliteRegistry
 from deploy.promotion.pins import plan_pins, write_pins
 from deploy.workspace import Workspace
-from tests.conftest import REPO
+from tests.e2e.conftest import LocalLoop, copy_of_two_runs
 
-ROWS = ["--rows", "2000"]
 FEATURES = [
     "tenure_months",
     "monthly_charges",
@@ -48,25 +46,24 @@ def good_csv(root: Path, rows: int = 600) -> str:
     return make_churn(rows, 3).to_csv(index=False)
 
 
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scratch repository where v1 is trained on 2,000 rows and pinned, then v2 on 900 rows with C=0.5.
+# The tests of the two runs share the local loop's (tests/e2e/conftest.py), on its xdist worker.
+LOOP = pytest.mark.xdist_group("local-loop")
 
-    The gate is lenient (min_improvement -1), so v2 is proposed whatever its scores: the tests
-    read the registry, the artifacts and the promotion report of these two real runs.
+
+@pytest.fixture(scope="module")
+def two_runs(built_loop: LocalLoop, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the local loop's repository after its two real runs, with v1 pinned.
+
+    v1 was trained on 1,000 rows, v2 on 1,000 rows with C=0.3. The gate is lenient here
+    (min_improvement -1), so v2 is proposed over the pinned v1 whatever its scores: the tests
+    read the registry, the artifacts and the promotion report of these two runs.
     """
-    root = tmp_path_factory.mktemp("two-runs") / "repo"
-    shutil.copytree(REPO / "config", root / "config")
-    shutil.copytree(REPO / "ml", root / "ml", ignore=shutil.ignore_patterns("__pycache__"))
+    root = copy_of_two_runs(built_loop, tmp_path_factory.mktemp("two-runs") / "repo").root
     pipeline = root / "config" / "pipeline.yaml"
     pipeline.write_text(pipeline.read_text().replace("min_improvement: 0.0", "min_improvement: -1.0")
                         .replace("min_improvement: -0.01", "min_improvement: -1.0"))  # fmt: skip
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLOPS_ROOT", str(root))
-        assert main(["pipeline", "run", *ROWS]) == 0
-        first = registry(root).get("churn-classifier", 1)
-        write_pins(plan_pins(root / "config", ModelPin(version=1, package_arn=first.arn, sha256=first.sha256)))
-        assert main(["pipeline", "run", "--rows", "900", "--set", "C=0.5"]) == 0
+    first = registry(root).get("churn-classifier", 1)
+    write_pins(plan_pins(root / "config", ModelPin(version=1, package_arn=first.arn, sha256=first.sha256)))
     return root
 
 
@@ -76,6 +73,7 @@ def in_two_runs(two_runs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return two_runs
 
 
+@LOOP
 def test_two_runs_register_two_versions(in_two_runs: Path) -> None:
     versions = registry(in_two_runs).list("churn-classifier")
     assert [v.version for v in versions[:2]] == [1, 2]
@@ -89,10 +87,11 @@ def test_two_runs_register_two_versions(in_two_runs: Path) -> None:
     assert first.lineage["baseline_digest"] != second.lineage["baseline_digest"]  # the scores differ
     statistics = registry(in_two_runs).read_baseline(first, "statistics")
     assert [f["name"] for f in statistics["features"]] == FEATURES
-    assert statistics["prediction"]["item_count"] == 300
-    assert second.lineage["hyperparameters"]["C"] == "0.5"
+    assert statistics["prediction"]["item_count"] == 150  # the 15 % test split of 1,000 rows
+    assert second.lineage["hyperparameters"]["C"] == "0.3"
 
 
+@LOOP
 def test_artifact_and_evaluation_have_the_sagemaker_shapes(in_two_runs: Path, tmp_path: Path) -> None:
     mv = registry(in_two_runs).get("churn-classifier", 1)
     for metric in ("accuracy", "precision", "recall", "f1", "auc"):
@@ -146,12 +145,13 @@ def test_failed_training_step_registers_nothing(repo_copy: Path, capsys: pytest.
     text = train.read_text()
     assert "    pipeline.fit(features, labels)\n" in text
     train.write_text(text.replace("    pipeline.fit(features, labels)\n", '    raise RuntimeError("fit exploded")\n'))
-    assert main(["pipeline", "run", *ROWS]) == 6
+    assert main(["pipeline", "run", "--rows", "1000"]) == 6
     err = capsys.readouterr().err
     assert "step 'train' failed" in err and "fit exploded" in err
     assert registry(repo_copy).list("churn-classifier") == []
 
 
+@LOOP
 def test_promotion_report_shows_profile_importance_and_cost_of_real_runs(
     in_two_runs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -164,6 +164,7 @@ def test_promotion_report_shows_profile_importance_and_cost_of_real_runs(
     assert "| baseline | ml.m5.large × 1 |" in body
 
 
+@LOOP
 def test_models_commands_round_trip(in_two_runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Runs after the tests that read v2 as registered: it changes v2's status and adds v3.
     capsys.readouterr()
