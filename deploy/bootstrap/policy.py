@@ -10,6 +10,7 @@ condition operators the bootstrap template can use: String*, Arn*, Bool, Null, w
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,12 +42,19 @@ def listed(value: str | Sequence[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """An IAM wildcard pattern as a regex: only * and ? are wildcards ([...] is literal, unlike fnmatch).
+
+    Compiled once: a policy check matches the same few patterns against every request.
+    """
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
 def _glob(pattern: str, text: str, *, case: bool) -> bool:
     if not case:
         pattern, text = pattern.lower(), text.lower()
-    # Only * and ? are wildcards in IAM ([...] is literal, unlike fnmatch).
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, text, flags=re.DOTALL) is not None
+    return _compiled(pattern).fullmatch(text) is not None
 
 
 def action_matches(pattern: str, action: str) -> bool:
