@@ -10,11 +10,9 @@ copy with one needed action removed, or one unused action added, must fail.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from deploy.bootstrap import template as cfn
 from deploy.bootstrap.roles import Role, roles
@@ -44,8 +42,8 @@ def test_no_role_is_granted_what_nothing_calls() -> None:
     assert not unused, "granted but never needed:\n" + "\n".join(unused)
 
 
-def edited_copy(tmp_path: Path, resource: str, sid: str, change: Any) -> dict[str, Role]:
-    """The roles of a temporary copy of the template in which `change` edited one statement."""
+def edited_copy(resource: str, sid: str, change: Any) -> dict[str, Role]:
+    """The roles of a copy of the template (as `cfn.load` reads it) in which `change` edited one statement."""
     template = cfn.load()
     props = template["Resources"][resource]["Properties"]
     documents = (
@@ -55,9 +53,7 @@ def edited_copy(tmp_path: Path, resource: str, sid: str, change: Any) -> dict[st
     change(statement)
     for document in documents:
         document["Statement"] = [s for s in document["Statement"] if s["Action"]]
-    copy = tmp_path / "bootstrap.yaml"
-    copy.write_text(yaml.safe_dump(template, sort_keys=False))
-    return roles(TARGET, cfn.load(copy))
+    return roles(TARGET, template)
 
 
 def remove(action: str) -> Any:
@@ -139,9 +135,9 @@ def remove(action: str) -> Any:
     ],
 )
 def test_a_template_without_a_needed_action_fails_naming_job_role_action_and_resource(
-    tmp_path: Path, resource: str, sid: str, action: str, label: str, role: str, resource_arn: str
+    resource: str, sid: str, action: str, label: str, role: str, resource_arn: str
 ) -> None:
-    template_roles = edited_copy(tmp_path, resource, sid, remove(action))
+    template_roles = edited_copy(resource, sid, remove(action))
     found = denials(label, role_of(JOBS[label], template_roles), evidence(label)[0], template_roles)
     assert found, f"removing {action} from {resource}/{sid} went unnoticed"
     messages = [str(d) for d in found]
@@ -151,11 +147,11 @@ def test_a_template_without_a_needed_action_fails_naming_job_role_action_and_res
     ), messages
 
 
-def test_a_template_granting_an_unused_action_fails(tmp_path: Path) -> None:
+def test_a_template_granting_an_unused_action_fails() -> None:
     def add_delete_endpoint(statement: dict[str, Any]) -> None:
         statement["Action"] = [*statement["Action"], "sagemaker:DeleteEndpoint"]
 
-    template_roles = edited_copy(tmp_path, "EndpointDeployPolicy", "ManageEndpoints", add_delete_endpoint)
+    template_roles = edited_copy("EndpointDeployPolicy", "ManageEndpoints", add_delete_endpoint)
     needs = needs_by_role(template_roles)
     unused = [line for r in template_roles.values() for line in unused_grants(r, needs[r.logical_id])]
     endpoint = "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/churn-*"
