@@ -8,6 +8,8 @@ the mutation tests prove that each gate can fail.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import shlex
 import shutil
@@ -50,11 +52,19 @@ ALLOWED_COMMANDS = frozenset(
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    """Parse a workflow or action file; YAML 1.1 reads the `on:` key as True."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """Parse a workflow or action file (the caller's own copy); YAML 1.1 reads the `on:` key as True."""
+    doc = copy.deepcopy(_parsed(path.read_text(encoding="utf-8")))
     if True in doc:
         doc["on"] = doc.pop(True)
     return doc
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> Any:
+    """The tests read the same few workflow files hundreds of times: each text is parsed once, by libyaml."""
+    if yaml.__with_libyaml__:
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    return yaml.safe_load(text)
 
 
 def workflow_files(github_dir: Path) -> list[Path]:
