@@ -32,18 +32,20 @@ def pytest_configure(config: pytest.Config) -> None:
 # xdist hands units out in collection order (scripts/test.sh passes --no-loadscope-reorder), so
 # these start side by side and the many short tests fill in around them. xdist's own order
 # (most tests first) could queue two long ones on one worker while the others sat idle at the end.
+# A worker whose first unit has at most two tests is handed the next one at once: the demo (one
+# test, about a minute) is followed by a short unit (teardown), not by the contract group.
 LONGEST_FIRST = (
     "local-loop",
     "tests/e2e/test_demo.py",
     "tests/e2e/test_monitor_local.py",
     "iam-recordings",
+    "tests/e2e/test_teardown_local.py",
     "contract",
     "tests/e2e/test_endpoint_server.py",
-    "tests/e2e/test_pipeline_local.py",
-    "tests/e2e/test_serverless_local.py",
-    "tests/unit/deploy/monitor/test_monitor_cli.py",
-    "tests/e2e/test_teardown_local.py",
     "tests/e2e/test_openapi.py",
+    "tests/e2e/test_serverless_local.py",
+    "tests/e2e/test_pipeline_local.py",
+    "tests/unit/deploy/monitor/test_monitor_cli.py",
 )
 
 
