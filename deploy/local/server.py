@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gc
 import importlib
 import json
 import logging
@@ -207,12 +208,19 @@ def preload_handlers() -> bool:
 
     Every worker (and every model process a worker forks) then starts with them loaded: a start
     or a worker's restart costs one import instead of one per worker, and the pages are shared.
+    What the import created lives as long as the server, so it is frozen out of the cyclic garbage
+    collector (as the `gc.freeze` documentation advises before a fork): no process of the server
+    scans it again, and a collection in a child does not copy the shared pages it would touch.
     """
+    gc.disable()  # no collection while the import allocates: it would only leave holes in the pages
     try:
         importlib.import_module("ml.inference")
     except Exception:
         log.exception("supervisor: cannot import the inference handlers (ml.inference)")
         return False
+    finally:
+        gc.freeze()
+        gc.enable()
     return True
 
 
