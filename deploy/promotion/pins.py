@@ -20,9 +20,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
 
-from deploy.config.document import round_trip
+from deploy.config.document import parse_yaml
 from deploy.config.loader import environment_names, problems
 from deploy.config.schema import EnvironmentConfig, ModelPin
 from deploy.errors import ConfigError
@@ -112,10 +111,7 @@ def _rewrite_model(doc: CommentedMap, lines: list[str], values: dict[str, str], 
 
 def _parse(text: str, path: Path) -> CommentedMap:
     """The round-trip document of an environment file (shared per text: read it, never change it)."""
-    try:
-        doc = round_trip(text)
-    except YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    doc = parse_yaml(path, text)  # invalid or too deeply nested YAML: a ConfigError naming the file
     if doc is None:
         return CommentedMap()
     if not isinstance(doc, CommentedMap):

@@ -108,6 +108,19 @@ def test_values_that_would_not_read_back_as_strings_are_quoted(root: Path) -> No
     assert f'  sha256: "{digits}"' in after.splitlines()
 
 
+@pytest.mark.parametrize(
+    ("tail", "says"),
+    [("model: [\n", r"invalid YAML \(line"), ("deep: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply")],
+    ids=["broken", "nested-too-deeply"],
+)
+def test_an_unreadable_environment_file_is_a_config_error_naming_it(root: Path, tail: str, says: str) -> None:
+    path, text = _prod(root)
+    path.write_text(text + tail)
+    with pytest.raises(ConfigError, match=says) as raised:
+        plan_pins(root / "config", PIN)
+    assert str(path) in raised.value.message
+
+
 def test_flow_style_pin_is_refused(root: Path) -> None:
     path, text = _prod(root)
     text = text.replace(_model_block(text), "model: {version: 1, sha256: " + "a" * 64 + "}\n")
