@@ -16,15 +16,14 @@ reports every job that cannot outlast the longest run its config allows:
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from deploy.config.document import safe_data
 from deploy.config.schema import EnvironmentConfig, PipelineConfig
 from deploy.sagemaker.deployment_config import follow_timeout_seconds
 
@@ -48,7 +47,7 @@ def job_limits(workflows_dir: Path) -> list[JobLimits]:
     found = []
     for path in sorted(workflows_dir.glob("*.y*ml")):
         try:
-            doc = _parsed(path.read_text(encoding="utf-8")) or {}
+            doc = safe_data(path.read_text(encoding="utf-8")) or {}
         except YAMLError:
             continue  # the schema check in CI reports a broken workflow
         for job_id, job in (doc.get("jobs") or {}).items():
@@ -64,12 +63,6 @@ def job_limits(workflows_dir: Path) -> list[JobLimits]:
                 )
             )
     return found
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed(text: str) -> Any:
-    """A workflow file's data, parsed once per text (`job_limits` only reads it)."""
-    return YAML(typ="safe").load(text)
 
 
 def _session(steps: list[dict[str, Any]]) -> int | None:

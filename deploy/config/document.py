@@ -73,6 +73,15 @@ def round_trip(text: str) -> Any:
     return YAML(typ="rt").load(text)
 
 
+@functools.lru_cache(maxsize=64)
+def safe_data(text: str) -> Any:
+    """The plain data of `text` (ruamel's safe loader), parsed once per distinct text; read it, never change it.
+
+    For the YAML files commands read but never rewrite: the workflow files and the price table.
+    """
+    return YAML(typ="safe").load(text)
+
+
 def parse_yaml(path: Path, text: str) -> Any:
     """The round-trip document of `text`, read from `path` (keeps line numbers); ConfigError naming the file.
 

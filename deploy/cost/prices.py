@@ -10,7 +10,6 @@ attributes for it are not pinned down well enough here to filter on.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import time
@@ -20,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
-from ruamel.yaml import YAML
+
+from deploy.config.document import safe_data
 
 Use = Literal["hosting", "training", "processing"]
 USES: tuple[Use, ...] = ("hosting", "training", "processing")
@@ -73,7 +73,7 @@ class PriceTable:
         cls, overrides: dict[str, dict[str, float]] | None = None, serverless_overrides: dict[str, float] | None = None
     ) -> PriceTable:
         text = resources.files("deploy.cost").joinpath("price_table.yaml").read_text(encoding="utf-8")
-        return cls(_parse(text), overrides, serverless_overrides)
+        return cls(safe_data(text), overrides, serverless_overrides)  # copies what it keeps
 
     def serverless(self, region: str) -> ServerlessPrice:
         values = {**self.serverless_table, **self.serverless_overrides}
@@ -214,9 +214,3 @@ def for_backend(backend: Any, mode: str | None = None) -> Prices:
         client = boto3.client("pricing", region_name=PRICE_LIST_REGION)
     cache = PriceCache(backend.workspace.state / "cache" / "prices.json")
     return Prices(table, PriceListApi(client, cache) if client is not None else None)
-
-
-@functools.lru_cache(maxsize=2)
-def _parse(text: str) -> dict[str, Any]:
-    """The price table's data, parsed once per text (a `PriceTable` copies what it keeps)."""
-    return YAML(typ="safe").load(text)
