@@ -10,13 +10,21 @@ and moto routes requests with a model it loads through the same loader, so those
 models get a fresh copy each time (their endpoint rules, paginators and waiters are shared).
 Which services and versions the data folders hold is looked up once too: each new session's
 loader walked every folder of every service to find out.
+
+Two pure lookups that every new session and client repeat for each of its hundreds of event
+handlers are remembered for the process as well: whether a handler function accepts
+`**kwargs` (botocore reads its signature with `inspect` at each registration), and the
+aliased form of an event name (botocore keeps that per emitter, and each client copies a
+fresh emitter). Both depend only on their argument, so the answers are the same.
 """
 
 from __future__ import annotations
 
+import inspect
 import pickle
 from typing import Any
 
+import botocore.hooks
 import botocore.loaders
 
 _original = botocore.loaders.JSONFileLoader.load_file
@@ -50,6 +58,34 @@ def _list_available_services(self: botocore.loaders.Loader, type_name: str) -> l
     return list(_listed[key])
 
 
+_accepts: dict[Any, bool] = {}
+
+
+def _accepts_kwargs(func: Any) -> bool:
+    """botocore.compat.accepts_kwargs, remembered per function (a bound method by its function)."""
+    key = getattr(func, "__func__", func)
+    if not inspect.isfunction(key):
+        return bool(inspect.getfullargspec(func)[2])
+    if key not in _accepts:
+        _accepts[key] = bool(inspect.getfullargspec(func)[2])
+    return _accepts[key]
+
+
+_aliasing = botocore.hooks.EventAliaser._alias_event_name
+_aliased: dict[str, str] = {}
+
+
+def _alias_event_name(self: botocore.hooks.EventAliaser, event_name: str) -> str:
+    """The aliased event name, remembered for the process when the emitter uses botocore's own aliases."""
+    if self._event_aliases != botocore.hooks.EVENT_ALIASES:
+        return _aliasing(self, event_name)
+    if event_name not in _aliased:
+        _aliased[event_name] = _aliasing(self, event_name)
+    return _aliased[event_name]
+
+
 def pytest_configure() -> None:
     botocore.loaders.JSONFileLoader.load_file = _load_file  # type: ignore[method-assign]
     botocore.loaders.Loader.list_available_services = _list_available_services  # type: ignore[method-assign]
+    botocore.hooks.accepts_kwargs = _accepts_kwargs
+    botocore.hooks.EventAliaser._alias_event_name = _alias_event_name  # type: ignore[method-assign]

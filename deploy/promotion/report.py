@@ -8,6 +8,7 @@ chart (GitHub renders it natively), the lineage of both models and the pin chang
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -32,8 +33,10 @@ class Rendered:
     body: str
 
 
+@functools.cache
 def _environment() -> Environment:
     # The templates are Markdown, not HTML: table cells are escaped by the `cell` filter instead.
+    # One environment per process, so each template is compiled once (jinja2 caches them per environment).
     env = Environment(
         loader=PackageLoader("deploy.promotion", "templates"),
         undefined=StrictUndefined,

@@ -110,7 +110,7 @@ def test_values_that_would_not_read_back_as_strings_are_quoted(root: Path) -> No
 
 @pytest.mark.parametrize(
     ("tail", "says"),
-    [("model: [\n", r"invalid YAML \(line"), ("deep: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply")],
+    [("model: [\n", r"invalid YAML \(line"), ("deep: " + "[" * 400 + "]" * 400 + "\n", "nested too deeply")],
     ids=["broken", "nested-too-deeply"],
 )
 def test_an_unreadable_environment_file_is_a_config_error_naming_it(root: Path, tail: str, says: str) -> None:
