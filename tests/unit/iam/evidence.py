@@ -1,4 +1,9 @@
-"""Runs a job's commands in each of its situations, each in a fresh moto account; lists its IAM needs (test side)."""
+"""Runs a job's commands in each of its situations, each in a fresh moto account; lists its IAM needs (test side).
+
+Jobs that one workflow run runs one after another on the same account (deploy.yml's prod job
+after its staging job; the read-only variants of one plan job) share each situation's account,
+each recorded on its own.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from .implied import Implied
 from .jobs import Job, jobs_with_roles, role_outputs
 from .recorder import CallRecorder
 from .scenarios import served_first, situations
-from .world import MotoLookup, World
+from .world import GITHUB_ONLY, MotoLookup, World
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -72,20 +77,57 @@ def _seed_sample_data(root: Path) -> None:
     shutil.copy2(_sample_data(), cache / _sample_data().name)
 
 
-def job_needs(job: Job, target: Target, outputs: dict[str, str]) -> tuple[list[Need], list[str]]:
-    """Every IAM request `job` makes across its situations; and calls with no IAM reference entry."""
-    needs: list[Need] = []
-    naming = Naming(target)
-    for situation in situations(job):
+def _in_one_run(first: Job, then: Job) -> bool:
+    """Whether `then` runs after `first` in one run of their workflow, on what `first` left behind.
+
+    Either `then` deploys `--after` the environment that `first` deploys and smoke-tests with
+    `--record` (deploy.yml: prod needs staging), or both are matrix variants of one job that
+    only reads (`plan`), so neither can change what the other sees.
+    """
+    if first.workflow != then.workflow or first is then:
+        return False
+    verbs = {c.argv[0] for c in (*first.commands, *then.commands)} - GITHUB_ONLY
+    if first.job_id == then.job_id and verbs == {"plan"}:
+        return True
+    afters = [c.argv[c.argv.index("--after") + 1] for c in then.commands if "--after" in c.argv]
+    argvs = [c.argv for c in first.commands]
+    return len(afters) == 1 and all(
+        any(a[0] == verb and a[a.index("--env") + 1] == afters[0] and extra <= set(a) for a in argvs if "--env" in a)
+        for verb, extra in (("deploy", set()), ("smoke", {"--record"}))
+    )
+
+
+def _run_of(job: Job) -> list[Job]:
+    """The jobs recorded in one world per situation with `job`, in the order their workflow runs them."""
+    chain = [job]
+    while (before := next((j for j in JOBS.values() if _in_one_run(j, chain[0]) and j not in chain), None)) is not None:
+        chain.insert(0, before)
+    while (after := next((j for j in JOBS.values() if _in_one_run(chain[-1], j) and j not in chain), None)) is not None:
+        chain.append(after)
+    return chain
+
+
+def jobs_needs(jobs: list[Job], target: Target, outputs: dict[str, str]) -> list[tuple[list[Need], list[str]]]:
+    """Every IAM request each job makes across its situations; and calls with no IAM reference entry.
+
+    Jobs of one workflow run (`_run_of`) are recorded one after another in each situation's
+    world, as the workflow runs them; each is judged by its own calls only. A first job that
+    deploys `--after` an environment finds the pin served there first (`served_first`).
+    """
+    kinds = situations(jobs[0])
+    assert all(situations(job) == kinds for job in jobs[1:]), f"{[j.label for j in jobs]}: one run, other situations"
+    found: list[tuple[list[Need], Naming]] = [([], Naming(target)) for _ in jobs]
+    for situation in kinds:
         with fresh_world(target, outputs) as world:
             situation(world)
-            served_first(world, job)
-            calls = world.run(job)
-            implied = Implied(target, MotoLookup(world))
-            for call in calls:
-                needs += naming.direct(call)
-                needs += list(implied.needs(call))
-    return list(dict.fromkeys(needs)), naming.unknown
+            served_first(world, jobs[0])
+            for job, (needs, naming) in zip(jobs, found, strict=True):
+                calls = world.run(job)
+                implied = Implied(target, MotoLookup(world))
+                for call in calls:
+                    needs += naming.direct(call)
+                    needs += list(implied.needs(call))
+    return [(list(dict.fromkeys(needs)), naming.unknown) for needs, naming in found]
 
 
 JOBS = {job.label: job for job in jobs_with_roles()}
@@ -96,16 +138,17 @@ def _outputs() -> dict[str, str]:
     return cfn.outputs(cfn.load(), TARGET)
 
 
+_recorded: dict[tuple, tuple[tuple[Need, ...], tuple[str, ...]]] = {}
+
+
 def evidence(label: str) -> tuple[tuple[Need, ...], tuple[str, ...]]:
     """The job's IAM needs, recorded once per process (jobs running the same commands share them)."""
-    return _evidence(tuple(JOBS[label].commands))
-
-
-@cache
-def _evidence(commands: tuple) -> tuple[tuple[Need, ...], tuple[str, ...]]:
-    job = next(j for j in JOBS.values() if tuple(j.commands) == commands)
-    needs, unknown = job_needs(job, TARGET, _outputs())
-    return tuple(needs), tuple(unknown)
+    key = tuple(JOBS[label].commands)
+    if key not in _recorded:
+        run = _run_of(JOBS[label])
+        for job, (needs, unknown) in zip(run, jobs_needs(run, TARGET, _outputs()), strict=True):
+            _recorded.setdefault(tuple(job.commands), (tuple(needs), tuple(unknown)))
+    return _recorded[key]
 
 
 @cache
