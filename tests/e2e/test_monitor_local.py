@@ -17,6 +17,7 @@ from deploy.errors import ExitCode
 from deploy.local.data_capture import FLUSH_SECONDS
 from tests.e2e.conftest import LOOP_TIME_SCALE, LocalLoop, _scratch_repo
 from tests.e2e.test_local_loop import Recorder
+from tests.unit.deploy.monitor.trained_model import train_with_baseline
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
     loop = LocalLoop(root)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLOPS_ROOT", str(root))
-        assert main(["pipeline", "run", "--rows", "3000"]) == 0
+        _register_with_baseline(loop, train_with_baseline(root.parent / "trained"))
         deploy_environment(loop.backend(), "prod", loop.pin(1), Recorder())
         try:
             yield loop
@@ -37,6 +38,14 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
             process = loop.process("prod")
             if process is not None:
                 process.stop()
+
+
+def _register_with_baseline(loop: LocalLoop, trained: Path) -> None:
+    """Register the model and its baseline as `mlops pipeline run` does (the run itself: test_pipeline_local, the demo)."""
+    registry = loop.backend().registry()
+    uri, sha256 = registry.store_artifact(trained / "archive" / "model.tar.gz")
+    registry.register("churn-classifier", artifact_uri=uri, sha256=sha256, evaluation={}, lineage={},
+                      baselines=registry.store_baseline(trained / "base"))  # fmt: skip
 
 
 def wave(loop: LocalLoop, seed: int, shifted: bool, captured_on: bool = True) -> str:
