@@ -41,7 +41,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLoop]:
 
 
 def _register_with_baseline(loop: LocalLoop, trained: Path) -> None:
-    """Register the model and its baseline as `mlops pipeline run` does (the run itself: test_pipeline_local, the demo)."""
+    """Store and register the model with its baseline, as `mlops pipeline run` does at its end."""
     registry = loop.backend().registry()
     uri, sha256 = registry.store_artifact(trained / "archive" / "model.tar.gz")
     registry.register("churn-classifier", artifact_uri=uri, sha256=sha256, evaluation={}, lineage={},
