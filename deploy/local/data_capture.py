@@ -172,13 +172,25 @@ class CaptureWriter:
             partial.replace(path)  # readers never see half a file
 
 
-def write_settings(state_dir: Path, root: Path, endpoint: str, enabled: bool, sampling_percentage: int) -> None:
-    """What a deploy asks the endpoint's workers to capture (`capture.json` in its state folder)."""
+def write_settings(state_dir: Path, root: Path, endpoint: str, enabled: bool, sampling_percentage: int) -> bool:
+    """What a deploy asks the endpoint's workers to capture (`capture.json` in its state folder); True if it changed.
+
+    Running workers re-read the file before they acknowledge a routing generation: a deploy that
+    changed it publishes one (`EndpointProcess.republish`) and, once that returns, every worker
+    captures as asked.
+    """
     document = {"enabled": enabled, "sampling_percentage": sampling_percentage, "root": str(root), "endpoint": endpoint}
+    path = state_dir / SETTINGS_FILE
+    try:
+        if json.loads(path.read_text(encoding="utf-8")) == document:
+            return False
+    except (OSError, ValueError):
+        pass  # none yet, or unreadable: write it
     state_dir.mkdir(parents=True, exist_ok=True)
     temporary = state_dir / f".{SETTINGS_FILE}.tmp"
     temporary.write_text(json.dumps(document), encoding="utf-8")
-    temporary.replace(state_dir / SETTINGS_FILE)
+    temporary.replace(path)
+    return True
 
 
 class WorkerCapture:
@@ -186,14 +198,15 @@ class WorkerCapture:
 
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / SETTINGS_FILE
-        self.stamp: float | None = None
+        self.stamp: tuple[int, int, int] | None = None
         self.writer: CaptureWriter | None = None
         self.refresh()
 
     def refresh(self) -> None:
         """Apply a changed `capture.json` (a stat when nothing changed)."""
         try:
-            stamp = self.path.stat().st_mtime
+            found = self.path.stat()
+            stamp = (found.st_ino, found.st_mtime_ns, found.st_size)  # each write replaces the file
         except OSError:
             stamp = None
         if stamp == self.stamp:

@@ -178,6 +178,15 @@ class EndpointProcess:
         routing = rt.update_routing(self.state_dir, lambda r: replace(r, idle_seconds=seconds))
         self._await_generation(routing.generation, 30, f"idle timeout of '{self.endpoint_name}'")
 
+    def republish(self, label: str) -> None:
+        """Publish the routing again as a new generation; blocks until every worker applied it.
+
+        Workers read their other settings (`capture.json`) before they acknowledge a generation,
+        so once this returns, every worker follows what was written before it.
+        """
+        routing = rt.update_routing(self.state_dir, lambda r: r)
+        self._await_generation(routing.generation, 10, label)
+
     def remove_variant(self, name: str) -> None:
         routing = rt.update_routing(self.state_dir, lambda r: r.without(name))
         self._await_generation(routing.generation, 10, f"removing variant '{name}' of '{self.endpoint_name}'")

@@ -127,9 +127,11 @@ class LocalEndpoints(EndpointBackend):
         cfg, model = desired.config, desired.model
         artifact = artifact_path(model)
         capture = cfg.endpoint.data_capture  # the workers follow capture.json, as they follow the routing
-        write_settings(self.state_dir(desired.env), self.workspace.state / CAPTURE_DIR, cfg.endpoint.name,
-                       capture.enabled, capture.sampling_percentage)  # fmt: skip
+        changed = write_settings(self.state_dir(desired.env), self.workspace.state / CAPTURE_DIR, cfg.endpoint.name,
+                                 capture.enabled, capture.sampling_percentage)  # fmt: skip
         process, started = self.ensure_running(desired.env, cfg, reporter)
+        if changed and not started:  # a server just started read it already
+            process.republish(f"data capture settings of '{cfg.endpoint.name}'")
         serving = self._settle(process, cfg.endpoint.variant_name, reporter)
         if serving is None:
             summary = self._create(desired, process, artifact, started)

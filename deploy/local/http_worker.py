@@ -96,12 +96,15 @@ async def _follow_routing(worker: Worker) -> None:
     swept = 0.0
     while True:
         routing = pool.poll()
+        if worker.capture is not None:
+            # A deploy may have turned data capture on or off. Read after the routing and before its
+            # acknowledgement: a deploy writes capture.json first, so a worker that acknowledges
+            # the next generation follows it (`EndpointProcess.republish`).
+            worker.capture.refresh()
         if routing is not None:
             await pool.apply(routing)
         await pool.revive()
         pool.park_if_idle()
-        if worker.capture is not None:
-            worker.capture.refresh()  # a deploy may have turned data capture on or off
         if time.monotonic() - swept >= every:
             swept = time.monotonic()
             cl.sweep(worker.connections, swept)

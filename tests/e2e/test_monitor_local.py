@@ -119,10 +119,11 @@ def test_turning_capture_off_is_applied_by_the_next_deploy(loop: LocalLoop, monk
     prod.write_text(
         prod.read_text().replace("  data_capture:\n    enabled: true", "  data_capture:\n    enabled: false")
     )
+    before = len(captured(loop))
     deploy_environment(loop.backend(), "prod", loop.config(), Recorder())
     try:
-        time.sleep(0.5)  # the workers check capture.json as often as the routing table
-        before = len(captured(loop))
+        # The deploy returns once every worker follows the new settings: a request right after it is not captured.
+        assert send(loop.config().local.port, customers(14, False).head(ROWS_PER_REQUEST)) == 0
         wave(loop, 13, shifted=False, captured_on=False)
         assert len(captured(loop)) == before
         assert Path(loop.workspace.endpoint_dir("prod") / "capture.json").is_file()
@@ -131,7 +132,6 @@ def test_turning_capture_off_is_applied_by_the_next_deploy(loop: LocalLoop, monk
             prod.read_text().replace("  data_capture:\n    enabled: false", "  data_capture:\n    enabled: true")
         )
         deploy_environment(loop.backend(), "prod", loop.config(), Recorder())
-        time.sleep(0.5)
 
 
 def test_invoke_and_smoke_send_an_inference_id_that_capture_records(

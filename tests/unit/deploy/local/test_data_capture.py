@@ -94,13 +94,10 @@ def test_a_worker_follows_the_settings_a_deploy_writes(tmp_path: Path) -> None:
     worker = WorkerCapture(state)  # no settings yet: nothing captured
     worker.record("AllTraffic", b"1", "text/csv", b"0.1,0", "text/csv", None)
     assert worker.writer is None
-    write_settings(state, root, "churn-prod", enabled=True, sampling_percentage=100)
+    assert write_settings(state, root, "churn-prod", enabled=True, sampling_percentage=100)
     worker.refresh()
     worker.record("AllTraffic", b"2", "text/csv", b"0.2,0", "text/csv", "id-2")
-    write_settings(state, root, "churn-prod", enabled=False, sampling_percentage=100)
-    import os
-
-    os.utime(state / "capture.json", (1, 1))  # a new stamp even within the clock's resolution
+    assert write_settings(state, root, "churn-prod", enabled=False, sampling_percentage=100)  # at once: same clock tick
     worker.refresh()  # capture turned off: what was buffered is written, nothing more is kept
     assert worker.writer is None
     worker.record("AllTraffic", b"3", "text/csv", b"0.3,0", "text/csv", None)
@@ -108,3 +105,16 @@ def test_a_worker_follows_the_settings_a_deploy_writes(tmp_path: Path) -> None:
     lines = [json.loads(ln) for f in root.rglob("*.jsonl") for ln in f.read_text().splitlines()]
     assert [ln["eventMetadata"].get("inferenceId") for ln in lines] == ["id-2"]
     assert all(f.relative_to(root).parts[:2] == ("churn-prod", "AllTraffic") for f in root.rglob("*.jsonl"))
+
+
+def test_settings_a_deploy_leaves_unchanged_are_not_written_again(tmp_path: Path) -> None:
+    from deploy.local.data_capture import SETTINGS_FILE, write_settings
+
+    state, root = tmp_path / "state", tmp_path / "capture"
+    assert write_settings(state, root, "churn-prod", enabled=True, sampling_percentage=20)
+    written = (state / SETTINGS_FILE).stat()
+    assert not write_settings(state, root, "churn-prod", enabled=True, sampling_percentage=20)
+    assert (state / SETTINGS_FILE).stat().st_ino == written.st_ino  # untouched: no worker re-reads it
+    assert write_settings(state, root, "churn-prod", enabled=True, sampling_percentage=50)
+    (state / SETTINGS_FILE).write_text("{not json")
+    assert write_settings(state, root, "churn-prod", enabled=True, sampling_percentage=50)  # unreadable: rewritten
