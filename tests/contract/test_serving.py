@@ -142,7 +142,7 @@ def wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path, lim
                 return
         except OSError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)  # a refused connection costs nothing: ask often, answer the test as soon as it serves
     pytest.fail(f"serve did not answer /ping within {limit:.0f} s:\n{log.read_text()[-4000:]}")
 
 
