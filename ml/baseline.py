@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ml.artifact import extract_archive, find_archive, load_model
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step, write_json
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, exit_process, run_step, write_json
 from ml.dataset import load_table
 from ml.profile import STRING, completeness, feature_statistics, numeric_profile
 from ml.schema import Schema, load_schema
@@ -143,4 +143,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

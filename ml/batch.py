@@ -25,7 +25,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import sys
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.columnar import answer_clean
+from ml.contract import exit_process
 from ml.payload import CSV, PayloadError, media_type
 from ml.records import score_records
 
@@ -201,4 +201,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -14,7 +14,9 @@ anything else. Data errors are the user's to fix, so they get no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
 import traceback
@@ -118,3 +120,19 @@ def run_step(step: Callable[[], object], env: Mapping[str, str] | None = None) -
         write_failure(f"{type(error).__name__}: {error}", env)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def exit_process(code: int) -> NoReturn:
+    """End a job's process with `code`, its output flushed, skipping the interpreter's teardown.
+
+    pyarrow (Parquet through pandas, the batch scorer's CSV reader) starts native thread pools,
+    and a process that exits normally while they exist can abort in its C++ teardown
+    ("terminate called without an active exception", exit 134; apache/arrow#34314): a job that
+    did all of its work would fail. By the time a step returns, every file it wrote is closed
+    and its pool of scoring processes is gone; what is left to flush is flushed here.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed, or its reader gone: nothing more to say
+            stream.flush()
+    os._exit(code)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.contract import DataError, StepParser, run_step
+from ml.contract import DataError, StepParser, exit_process, run_step
 
 LABEL = "churned"
 CONTRACTS = ("month-to-month", "one-year", "two-year")
@@ -167,4 +167,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

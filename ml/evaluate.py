@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ml.artifact import extract_archive, find_archive, load_model
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, exit_process, run_step
 from ml.dataset import find_table, load_table
 from ml.importance import permutation_importance
 
@@ -143,4 +143,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.artifact import extract_archive, load_model, pack_archive, save_model
-from ml.contract import StepParser, run_step
+from ml.contract import StepParser, exit_process, run_step
 
 KINDS = ("error", "slow")
 
@@ -90,4 +90,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

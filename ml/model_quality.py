@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ml.capture import EVENT_ID, INFERENCE_ID, ROW, SCORE, read_capture
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step, write_json
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, exit_process, run_step, write_json
 from ml.dataset import load_table
 from ml.evaluate import binary_metrics
 
@@ -91,4 +91,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

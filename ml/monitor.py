@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ml.capture import META, SCORE, TIME, Capture, read_capture
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, run_step, write_json
+from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, exit_process, run_step, write_json
 from ml.dataset import TABLE_SUFFIXES, load_table
 from ml.drift import categorical_drift, numeric_drift, rate_rise
 from ml.profile import STRING, as_numbers, as_text, category_counts, feature_statistics
@@ -226,4 +226,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

@@ -21,7 +21,16 @@ from typing import Any
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ml.contract import PROCESSING_INPUT, PROCESSING_OUTPUT, DataError, StepParser, UsageError, run_step, write_json
+from ml.contract import (
+    PROCESSING_INPUT,
+    PROCESSING_OUTPUT,
+    DataError,
+    StepParser,
+    UsageError,
+    exit_process,
+    run_step,
+    write_json,
+)
 from ml.dataset import find_table, load_table
 from ml.schema import Schema, load_schema, validate
 
@@ -120,4 +129,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

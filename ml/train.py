@@ -25,7 +25,7 @@ import sklearn
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from ml.artifact import save_model
-from ml.contract import StepParser, UsageError, run_step, training_paths
+from ml.contract import StepParser, UsageError, exit_process, run_step, training_paths
 from ml.dataset import load_table
 from ml.features import build_pipeline, resolve_hyperparameters
 from ml.schema import DEFAULT_SCHEMA, CategoricalColumn, NumericColumn, Schema, validate
@@ -149,4 +149,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

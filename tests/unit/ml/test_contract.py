@@ -73,3 +73,41 @@ def test_unexpected_error_exits_1_with_traceback(read_failure, capsys: pytest.Ca
 
 def test_one_line_caps_length() -> None:
     assert len(one_line("x " * 5000)) <= 1000
+
+
+ENDS_WITH_EXIT_PROCESS = """
+import atexit, logging, sys
+from ml.contract import exit_process
+atexit.register(lambda: print("teardown ran"))
+logging.basicConfig(filename=sys.argv[1], level=logging.INFO)
+logging.info("logged")
+sys.stdout.write("printed, no newline")  # buffered: a pipe is not a terminal
+sys.stderr.write("reason")
+exit_process(3)
+"""
+
+
+def test_exit_process_flushes_everything_and_skips_the_teardown(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    log = tmp_path / "step.log"
+    done = subprocess.run([sys.executable, "-c", ENDS_WITH_EXIT_PROCESS, str(log)], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (3, "printed, no newline", "reason")
+    assert "logged" in log.read_text()
+
+
+def test_every_job_entry_point_ends_through_exit_process() -> None:
+    # A new step ending in sys.exit() would let the interpreter's teardown abort it after its work (see exit_process).
+    import re
+
+    from deploy.sagemaker.sourcedir import ENTRY_FILES, TRAIN_PROGRAM
+
+    ml = Path(__file__).resolve().parents[3] / "ml"
+    mains = {path.name: path.read_text() for path in ml.glob("*.py") if "__main__" in path.read_text()}
+    mains[TRAIN_PROGRAM + " (generated)"] = ENTRY_FILES[TRAIN_PROGRAM]
+    assert len(mains) >= 9
+    for name, text in mains.items():
+        tail = text.split('if __name__ == "__main__":', 1)[-1]
+        assert re.search(r"^\s*exit_process\(main\(\)\)\s*$", tail, re.M), name
