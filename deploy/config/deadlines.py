@@ -47,11 +47,14 @@ def job_limits(workflows_dir: Path) -> list[JobLimits]:
     found = []
     for path in sorted(workflows_dir.glob("*.y*ml")):
         try:
-            doc = safe_data(path.read_text(encoding="utf-8")) or {}
-        except YAMLError:
+            doc = safe_data(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, YAMLError, RecursionError):
             continue  # the schema check in CI reports a broken workflow
-        for job_id, job in (doc.get("jobs") or {}).items():
-            steps = job.get("steps") or []
+        jobs = doc.get("jobs") if isinstance(doc, dict) else None
+        for job_id, job in (jobs if isinstance(jobs, dict) else {}).items():
+            if not isinstance(job, dict):
+                continue
+            steps = [step for step in job.get("steps") or [] if isinstance(step, dict)]
             timeout = job.get("timeout-minutes")
             found.append(
                 JobLimits(

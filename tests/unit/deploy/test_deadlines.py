@@ -68,3 +68,16 @@ def test_spot_counts_its_wait(repo: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_without_workflows_only_the_config_is_checked(repo_copy: Path) -> None:
     assert main(["config", "validate", "--config-dir", str(repo_copy / "config")]) == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"name: \xff\xfe\n", b"jobs: " + b"[" * 2000 + b"]" * 2000 + b"\n", b"- a list\n", b"jobs: [1, 2]\n",
+     b"jobs:\n  build: 3\n  test:\n    steps: [x]\n", b"jobs: [\n"],
+    ids=["not-utf8", "nested-too-deeply", "a-list", "jobs-a-list", "odd-jobs-and-steps", "invalid-yaml"],
+)  # fmt: skip
+def test_a_workflow_file_it_cannot_read_is_left_to_the_schema_check(repo: Path, content: bytes, capsys) -> None:
+    (repo / ".github" / "workflows" / "broken.yml").write_bytes(content)
+    assert {lim.workflow for lim in job_limits(repo / ".github" / "workflows")} >= {".github/workflows/deploy.yml"}
+    assert main(["config", "validate", "--config-dir", str(repo / "config")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
